@@ -1,0 +1,414 @@
+/**
+ * The tjstp client: one session over a succession of transports. It keeps
+ * no Node built-ins; transports come from a factory (see `connect` for Node
+ * and `client/browser` for W3C WebSocket).
+ *
+ *   idle --> connecting --> handshaking --> ready
+ *               ^   |            |            |
+ *               |   +------------+------------+--> (transport lost)
+ *               |                                   |
+ *               +---------- waiting (backoff) <-----+
+ *   any --close()--> closed
+ *
+ * Calls and events made while not ready are numbered and buffered; the
+ * restore handshake tells each side what the other has, and the rest is
+ * retransmitted in order. When the server no longer has the session (error
+ * 11), pending calls fail with SessionLostError, a `sessionLost` event lets
+ * the application send its state again, and a new session starts.
+ */
+import { Backoff, type BackoffOptions } from './backoff';
+import {
+  ErrorCode,
+  ProtocolError,
+  RemoteError,
+  SessionLossReason,
+  SessionLostError,
+  TjstpError,
+  isSessionLossReason,
+  type SessionLossReasonValue,
+} from '../protocol/errors';
+import { decodeMessage, encodeClose, encodeHello, type HandshakeResponse, type Message } from '../protocol/message';
+import { Heartbeat } from '../session/heartbeat';
+import { Peer } from '../session/peer';
+import type { SessionSnapshot } from '../session/state';
+import type { Transport } from '../transport/transport';
+import { TypedEmitter } from '../util/emitter';
+import { ClientApi, type ClientInterfaces } from './api';
+
+export type TransportFactory = () => Promise<Transport>;
+export type ClientState = 'idle' | 'connecting' | 'handshaking' | 'ready' | 'waiting' | 'closed';
+
+/** A session's persisted form: reclaim it later with `connect({ session })`. */
+export interface SessionTicket extends SessionSnapshot {
+  id: string;
+  app: string;
+  /** The server is the reference implementation. */
+  legacy: boolean;
+}
+
+export interface ClientOptions {
+  /** Application name, optionally `name@range`. */
+  app: string;
+  /** Version or semver range of the application. */
+  version?: string;
+  transport: TransportFactory;
+  /** Log in with the `login` strategy. */
+  login?: { user: string; password: string };
+  /** Any other strategy the server's authentication hook understands. */
+  auth?: { strategy: string; credentials: unknown };
+  /** Reclaim a persisted session instead of starting one. */
+  session?: SessionTicket;
+  /** Backoff between reconnects, or false to stay disconnected. */
+  reconnect?: Partial<BackoffOptions> | false;
+  /** ms to wait for the handshake reply. Default 10,000. */
+  handshakeTimeout?: number;
+  /** ms between heartbeat checks; the connection is dropped after two silent ones. Default 10,000; 0 disables. */
+  heartbeatInterval?: number;
+  /** Fail calls not answered in this many ms; 0 (default) waits as long as the session lives. */
+  callTimeout?: number;
+  /** Largest total of unacknowledged outgoing messages; beyond it calls fail with BUFFER_FULL. Default 4 MiB. */
+  maxBufferedBytes?: number;
+  ackDelay?: number;
+  ackEvery?: number;
+  /** Interfaces the server may call on this client. */
+  api?: ClientInterfaces;
+}
+
+export interface ReadyInfo {
+  /** The session continued (false: a new session started). */
+  resumed: boolean;
+  /** Messages this side retransmitted. */
+  replayed: number;
+}
+
+export interface RemoteEvent {
+  iface: string;
+  name: string;
+  args: unknown[];
+}
+
+export interface ClientEvents {
+  [event: string]: unknown[];
+  state: [state: ClientState];
+  ready: [info: ReadyInfo];
+  disconnect: [error: Error | undefined];
+  reconnecting: [attempt: number, delay: number];
+  sessionLost: [error: SessionLostError];
+  event: [event: RemoteEvent];
+  error: [error: unknown];
+}
+
+export class Client extends TypedEmitter<ClientEvents> {
+  #state: ClientState = 'idle';
+  readonly #options: ClientOptions;
+  readonly #backoff: Backoff | undefined;
+  readonly #api: ClientApi;
+  #factory: TransportFactory;
+  #peer: Peer;
+  #sessionId: string | null = null;
+  #transport: Transport | null = null;
+  #restoring = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeat: Heartbeat | undefined;
+  /** Settles `open()`: only the first connection's outcome is reported there. */
+  #opening: { resolve(): void; reject(error: Error): void } | null = null;
+  #lastError: Error | undefined;
+
+  constructor(options: ClientOptions) {
+    super();
+    this.#options = options;
+    this.#factory = options.transport;
+    this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect ?? {});
+    this.#api = new ClientApi(options.api ?? {});
+    this.#peer = this.#newPeer(options.session);
+    if (options.session) this.#sessionId = options.session.id;
+  }
+
+  get state(): ClientState {
+    return this.#state;
+  }
+
+  /** The session's persisted form, or null before the first handshake. */
+  get session(): SessionTicket | null {
+    if (this.#sessionId === null) return null;
+    return { id: this.#sessionId, app: this.#options.app, legacy: this.#peer.legacyPeer, ...this.#peer.state.snapshot() };
+  }
+
+  /** Connects and resolves after the first handshake; rejects if it fails. */
+  open(): Promise<void> {
+    if (this.#state !== 'idle') return Promise.reject(new Error(`Client is ${this.#state}`));
+    return new Promise<void>((resolve, reject) => {
+      this.#opening = { resolve, reject };
+      this.#connect();
+    });
+  }
+
+  /** Calls a remote method; resolves to its first result. */
+  async call(iface: string, method: string, ...args: unknown[]): Promise<unknown> {
+    const results = await this.callResults(iface, method, args);
+    return results[0];
+  }
+
+  /** Calls a remote method; resolves to all its results (`ok` array). */
+  callResults(iface: string, method: string, args: readonly unknown[]): Promise<unknown[]> {
+    if (this.#state === 'closed') return Promise.reject(new TjstpError(ErrorCode.CLIENT_CLOSED));
+    return this.#peer.call(iface, method, args);
+  }
+
+  /** Method names of a remote interface. */
+  async inspect(iface: string): Promise<string[]> {
+    const names = await this.#peer.inspect(iface);
+    return names.filter((name): name is string => typeof name === 'string');
+  }
+
+  /** Sends an event to the server; delivered once and in order. */
+  sendEvent(iface: string, name: string, ...args: unknown[]): void {
+    if (this.#state === 'closed') throw new TjstpError(ErrorCode.CLIENT_CLOSED);
+    this.#peer.emitEvent(iface, name, args);
+  }
+
+  /**
+   * Drops the current connection on purpose and reconnects at once, to the
+   * same place or through `transport` (e.g. from TCP to WebSocket). The
+   * session is resumed.
+   */
+  reconnect(transport?: TransportFactory): void {
+    if (this.#state === 'closed') return;
+    if (transport) this.#factory = transport;
+    this.#dropTransport();
+    clearTimeout(this.#timer);
+    if (this.#transition(['ready', 'handshaking', 'waiting', 'connecting'], 'waiting')) this.#connect();
+  }
+
+  /** Ends the session: the server forgets it, pending calls fail with CLIENT_CLOSED. */
+  close(): void {
+    const transport = this.#transport;
+    const wasReady = this.#state === 'ready';
+    if (!this.#transition(['idle', 'connecting', 'handshaking', 'ready', 'waiting'], 'closed')) return;
+    if (transport) {
+      transport.unbind();
+      if (wasReady) {
+        this.#peer.flushAck();
+        transport.send(encodeClose([0]));
+      }
+      transport.close();
+    }
+    this.#transport = null;
+    this.#peer.end(new TjstpError(ErrorCode.CLIENT_CLOSED));
+    this.#settleOpen(new TjstpError(ErrorCode.CLIENT_CLOSED));
+  }
+
+  #transition(from: readonly ClientState[], to: ClientState): boolean {
+    if (!from.includes(this.#state)) return false;
+    this.#state = to;
+    if (to !== 'handshaking') clearTimeout(this.#timer);
+    if (to !== 'ready') this.#heartbeat?.stop();
+    if (to === 'closed') clearTimeout(this.#timer);
+    this.emit('state', to);
+    return true;
+  }
+
+  #newPeer(snapshot?: SessionTicket): Peer {
+    return new Peer({
+      role: 'client',
+      legacyPeer: snapshot?.legacy ?? false,
+      snapshot,
+      maxBufferedBytes: this.#options.maxBufferedBytes ?? 4 * 1024 * 1024,
+      ackDelay: this.#options.ackDelay ?? 20,
+      ackEvery: this.#options.ackEvery ?? 64,
+      callTimeout: this.#options.callTimeout ?? 0,
+      handlers: {
+        call: (iface, method, args) => this.#api.invoke(iface, method, args),
+        inspect: (iface) => this.#api.methods(iface),
+        event: (iface, name, args) => this.emit('event', { iface, name, args }),
+        overflow: () => this.emit('error', new TjstpError(ErrorCode.BUFFER_FULL)),
+        error: (error) => this.emit('error', error),
+      },
+    });
+  }
+
+  #connect(): void {
+    if (!this.#transition(['idle', 'waiting'], 'connecting')) return;
+    this.#factory().then(
+      (transport) => this.#onTransport(transport),
+      (error: Error) => this.#onLost(error),
+    );
+  }
+
+  #onTransport(transport: Transport): void {
+    if (!this.#transition(['connecting'], 'handshaking')) {
+      transport.destroy();
+      return;
+    }
+    this.#transport = transport;
+    transport.bind({
+      message: (text) => this.#onText(transport, text),
+      close: (error) => {
+        if (transport === this.#transport) this.#onLost(error);
+      },
+    });
+    const { app, version, login, auth } = this.#options;
+    this.#restoring = this.#sessionId !== null;
+    const { state, legacyPeer } = this.#peer;
+    const credentials = this.#restoring
+      ? { strategy: 'session', credentials: legacyPeer ? [this.#sessionId, state.received] : [this.#sessionId, state.lastSeq, state.received] }
+      : login ? { strategy: 'login', credentials: [login.user, login.password] } : auth;
+    transport.send(encodeHello({ app, version, ...credentials }));
+    this.#timer = setTimeout(() => transport.destroy(), this.#options.handshakeTimeout ?? 10_000);
+  }
+
+  #onText(transport: Transport, text: string): void {
+    if (transport !== this.#transport) return;
+    let message: Message;
+    try {
+      message = decodeMessage(text);
+    } catch (error) {
+      this.#lastError = error as Error;
+      transport.destroy();
+      return;
+    }
+    if (message.kind === 'close') {
+      this.#onGoodbye(RemoteError.fromJstp(message.error));
+    } else if (this.#state === 'handshaking') {
+      if (message.kind === 'welcome') this.#onWelcome(transport, message);
+      else this.#protocolViolation(transport, `Expected a handshake reply, got "${message.kind}"`);
+    } else if (message.kind === 'hello' || message.kind === 'welcome') {
+      this.#protocolViolation(transport, 'Handshake after the handshake completed');
+    } else {
+      this.#peer.receive(message);
+    }
+  }
+
+  #onWelcome(transport: Transport, message: HandshakeResponse): void {
+    if (message.error !== undefined) {
+      this.#onHandshakeError(RemoteError.fromJstp(message.error));
+      return;
+    }
+    let replayed: number;
+    if (this.#restoring) {
+      const received = this.#readRestoreOk(message.ok);
+      if (received === undefined) {
+        this.#loseSession(SessionLossReason.MISMATCH);
+        transport.destroy();
+        return;
+      }
+      replayed = this.#peer.attach(transport, received);
+    } else {
+      if (typeof message.ok !== 'string' || message.ok.length === 0) {
+        this.#protocolViolation(transport, 'Handshake reply carries no session id');
+        return;
+      }
+      this.#sessionId = message.ok;
+      this.#peer.legacyPeer = message.tjstp === undefined;
+      replayed = this.#peer.attach(transport, 0);
+    }
+    this.#transition(['handshaking'], 'ready');
+    this.#backoff?.reset();
+    this.#heartbeat = new Heartbeat(this.#peer, this.#options.heartbeatInterval ?? 10_000, () => transport.destroy());
+    this.#heartbeat.start();
+    this.#settleOpen();
+    this.emit('ready', { resumed: this.#restoring, replayed });
+  }
+
+  /** The server's counters, checked against ours; undefined when they cannot match. */
+  #readRestoreOk(ok: unknown): number | undefined {
+    const { state, legacyPeer } = this.#peer;
+    if (legacyPeer) {
+      return typeof ok === 'number' && Number.isSafeInteger(ok) && ok >= 0 && ok <= state.lastSeq ? ok : undefined;
+    }
+    if (!Array.isArray(ok) || ok.length !== 2) return undefined;
+    const [sent, received] = ok as unknown[];
+    if (typeof sent !== 'number' || typeof received !== 'number') return undefined;
+    if (received > state.lastSeq || received < state.acked || sent < state.received) return undefined;
+    return received;
+  }
+
+  #onHandshakeError(error: RemoteError): void {
+    if (this.#restoring && error.code === ErrorCode.AUTH_FAILED) {
+      const reason = isSessionLossReason(error.info[0]) ? error.info[0] : SessionLossReason.NOT_FOUND;
+      if (this.#opening) {
+        // Reclaiming a persisted session that the server no longer has.
+        const lost = new SessionLostError(reason);
+        this.#settleOpen(lost);
+        this.close();
+        return;
+      }
+      this.#loseSession(reason);
+      return;
+    }
+    this.#lastError = error;
+    if (this.#opening) {
+      this.#settleOpen(error);
+      this.close();
+    } else {
+      // Refused outright (app gone, credentials revoked): retrying cannot help.
+      this.emit('error', error);
+      this.close();
+    }
+  }
+
+  /** The server said why it is closing; a lost session is not retried. */
+  #onGoodbye(error: RemoteError): void {
+    this.#lastError = error;
+    if (error.code === ErrorCode.SESSION_LOST || error.code === ErrorCode.PROTOCOL_ERROR) {
+      const reason = isSessionLossReason(error.info[0]) ? error.info[0] : SessionLossReason.PROTOCOL;
+      this.#loseSession(reason);
+    }
+  }
+
+  /** Starts over with a new session; what was pending fails with the reason. */
+  #loseSession(reason: SessionLossReasonValue): void {
+    const error = new SessionLostError(reason);
+    this.#peer.end(error);
+    this.#peer = this.#newPeer();
+    this.#sessionId = null;
+    this.emit('sessionLost', error);
+  }
+
+  #protocolViolation(transport: Transport, text: string): void {
+    this.#lastError = new ProtocolError(text);
+    transport.destroy();
+  }
+
+  #dropTransport(): void {
+    const transport = this.#transport;
+    this.#transport = null;
+    this.#peer.detach();
+    if (transport) {
+      transport.unbind();
+      transport.destroy();
+    }
+  }
+
+  /** The transport died or could not be opened: reconnect, or give up on a first connect. */
+  #onLost(error?: Error): void {
+    if (this.#state === 'closed') return;
+    const wasReady = this.#state === 'ready';
+    this.#dropTransport();
+    const cause = error ?? this.#lastError;
+    this.#lastError = undefined;
+    if (this.#opening) {
+      this.#settleOpen(cause ?? new TjstpError(ErrorCode.NO_HANDSHAKE_RESPONSE));
+      this.close();
+      return;
+    }
+    if (wasReady) this.emit('disconnect', cause);
+    if (!this.#backoff) {
+      this.close();
+      return;
+    }
+    // After a session loss, start the new session at once.
+    const delay = this.#sessionId === null && wasReady ? 0 : this.#backoff.next();
+    if (!this.#transition(['connecting', 'handshaking', 'ready'], 'waiting')) return;
+    this.emit('reconnecting', this.#backoff.attempt, delay);
+    this.#timer = setTimeout(() => this.#connect(), delay);
+  }
+
+  #settleOpen(error?: Error): void {
+    const opening = this.#opening;
+    this.#opening = null;
+    if (!opening) return;
+    if (error) opening.reject(error);
+    else opening.resolve();
+  }
+}

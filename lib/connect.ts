@@ -1,0 +1,58 @@
+/**
+ * `connect()` for Node: picks the transport from the URL and opens a client.
+ *
+ *   tcp://host:port   tls://host:port   ws://host:port/path   wss://…
+ *   ipc:///path/to.sock (or a bare path)
+ */
+import type tls from 'node:tls';
+import { Client, type ClientOptions, type TransportFactory } from './client/client';
+import { connectSocket } from './transport/socket';
+import type { Transport } from './transport/transport';
+import { connectWebSocket } from './transport/websocket';
+
+export interface ConnectOptions extends Omit<ClientOptions, 'transport'> {
+  /** TLS options for tls:// and wss:// (`ca`, `rejectUnauthorized`, …). */
+  tls?: tls.ConnectionOptions;
+  /** ms to open the transport. Default 10,000. */
+  connectTimeout?: number;
+  /** Largest message accepted, bytes. Default 1 MiB. */
+  maxMessageSize?: number;
+}
+
+/** Makes a transport factory for a URL; throws on an unsupported scheme. */
+export const transportFor = (url: string, options: Omit<ConnectOptions, 'app'> = {}): TransportFactory => {
+  const { tls, connectTimeout = 10_000, maxMessageSize } = options;
+  if (!url.includes('://')) {
+    return () => connectSocket({ kind: 'ipc', path: url, timeout: connectTimeout, maxMessageSize });
+  }
+  const parsed = new URL(url);
+  const scheme = parsed.protocol.slice(0, -1);
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = Number(parsed.port);
+  switch (scheme) {
+    case 'tcp':
+    case 'jstp':
+      return () => connectSocket({ kind: 'tcp', host, port, timeout: connectTimeout, maxMessageSize });
+    case 'tls':
+    case 'jstps':
+      return () => connectSocket({ kind: 'tls', host, port, tls, timeout: connectTimeout, maxMessageSize });
+    case 'ipc':
+      return () => connectSocket({ kind: 'ipc', path: parsed.pathname, timeout: connectTimeout, maxMessageSize });
+    case 'ws':
+    case 'wss':
+      return (): Promise<Transport> => connectWebSocket(url, { timeout: connectTimeout, maxMessageSize, tls });
+    default:
+      throw new TypeError(`Unsupported URL scheme "${scheme}" (use tcp, tls, ws, wss or ipc)`);
+  }
+};
+
+/**
+ * Connects to a tjstp (or reference JSTP) server and resolves once the
+ * handshake succeeded; rejects with the cause if the first attempt fails.
+ * From then on the client reconnects by itself and resumes its session.
+ */
+export const connect = async (url: string, options: ConnectOptions): Promise<Client> => {
+  const client = new Client({ ...options, transport: transportFor(url, options) });
+  await client.open();
+  return client;
+};

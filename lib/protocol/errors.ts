@@ -1,0 +1,178 @@
+/**
+ * The one table of error codes tjstp uses, on the wire and locally.
+ *
+ * Wire codes 1 and 10–17 are the reference's (@metarhia/jstp 2.3.0) and keep
+ * their meaning; negative codes never travel on the wire. Everything tjstp
+ * throws at a user is a {@link TjstpError} with a stable string `code`.
+ */
+
+/** Numeric codes carried in `error:[code, message?, ...info]`. */
+export const ErrorCode = {
+  /** Local only: the session lost the reply (a legacy peer does not buffer replies). */
+  CALLBACK_LOST: -1,
+  /** Local only: the transport closed before the handshake reply arrived. */
+  NO_HANDSHAKE_RESPONSE: -2,
+  /** Generic application error (string or plain value thrown). */
+  GENERIC: 1,
+  APP_NOT_FOUND: 10,
+  /** Authentication failed, or the session to restore is unknown/expired. */
+  AUTH_FAILED: 11,
+  INTERFACE_NOT_FOUND: 12,
+  INTERFACE_INCOMPATIBLE: 13,
+  METHOD_NOT_FOUND: 14,
+  NOT_A_SERVER: 15,
+  INTERNAL_API_ERROR: 16,
+  INVALID_SIGNATURE: 17,
+  /** tjstp: the peer broke the protocol; the connection is closed. */
+  PROTOCOL_ERROR: 20,
+  /** tjstp: a message exceeded the maximum size. */
+  MESSAGE_TOO_LARGE: 21,
+  /** tjstp: the handshake did not complete in time. */
+  HANDSHAKE_TIMEOUT: 22,
+  /** tjstp: the server is shutting down. */
+  SERVER_CLOSING: 23,
+  /** tjstp: the call did not complete within its timeout. */
+  CALL_TIMEOUT: 24,
+  /** tjstp: the client was closed before the call completed. */
+  CLIENT_CLOSED: 25,
+  /** tjstp: the session was lost (expired, overflowed, unknown); see `reason`. */
+  SESSION_LOST: 26,
+  /** tjstp: a value could not be serialized (BigInt, cycle). */
+  NOT_SERIALIZABLE: 27,
+  /** tjstp: the local send buffer is full. */
+  BUFFER_FULL: 28,
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Default messages, used when a peer sends a bare `[code]`. */
+export const defaultMessages: Readonly<Record<number, string>> = {
+  [-1]: 'Connection closed before receiving callback',
+  [-2]: 'Connection closed before receiving handshake',
+  1: 'Error',
+  10: 'Application not found',
+  11: 'Authentication failed',
+  12: 'Interface not found',
+  13: 'Incompatible interface',
+  14: 'Method not found',
+  15: 'Not a server',
+  16: 'Internal API error',
+  17: 'Invalid signature',
+  20: 'Protocol error',
+  21: 'Message too large',
+  22: 'Handshake timeout',
+  23: 'Server is shutting down',
+  24: 'Call timeout',
+  25: 'Client closed',
+  26: 'Session lost',
+  27: 'Value is not serializable',
+  28: 'Send buffer is full',
+};
+
+/**
+ * Why a session can no longer be resumed. Sent as the third element of the
+ * handshake error `[11, message, reason]` so a tjstp client can tell them
+ * apart; the reference reads only the code.
+ */
+export const SessionLossReason = {
+  NOT_FOUND: 'not_found',
+  EXPIRED: 'expired',
+  OVERFLOW: 'overflow',
+  MISMATCH: 'mismatch',
+  CLOSED: 'closed',
+  PROTOCOL: 'protocol',
+} as const;
+
+export type SessionLossReasonValue =
+  (typeof SessionLossReason)[keyof typeof SessionLossReason];
+
+const sessionLossMessages: Record<SessionLossReasonValue, string> = {
+  not_found: 'Session not found',
+  expired: 'Session expired',
+  overflow: 'Session buffer overflowed',
+  mismatch: 'Session counters do not match',
+  closed: 'Session closed',
+  protocol: 'Session closed after a protocol error',
+};
+
+export const sessionLossMessage = (reason: SessionLossReasonValue): string =>
+  sessionLossMessages[reason];
+
+const reasons = new Set<string>(Object.values(SessionLossReason));
+
+export const isSessionLossReason = (
+  value: unknown,
+): value is SessionLossReasonValue =>
+  typeof value === 'string' && reasons.has(value);
+
+/** Base class of every error tjstp raises. */
+export class TjstpError extends Error {
+  /** Numeric code (see {@link ErrorCode}). */
+  readonly code: number;
+
+  constructor(code: number, message?: string, options?: { cause?: unknown }) {
+    super(message ?? defaultMessages[code] ?? `Error ${code}`, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * An error that travels on the wire as `[code, message, ...info]`. Throw it
+ * from an application method to answer with that code; anything else thrown
+ * becomes `[16]` (details are logged, not sent).
+ */
+export class RemoteError extends TjstpError {
+  readonly info: readonly unknown[];
+
+  constructor(code: number, message?: string, info: readonly unknown[] = []) {
+    super(code, message);
+    this.info = info;
+  }
+
+  /** The wire form. Standard codes travel without their default message. */
+  toJstp(): unknown[] {
+    const standard = defaultMessages[this.code] === this.message;
+    if (this.info.length > 0) return [this.code, this.message, ...this.info];
+    return standard ? [this.code] : [this.code, this.message];
+  }
+
+  /** Reads `[code, message?, ...info]`, tolerating what the reference sends. */
+  static fromJstp(value: unknown): RemoteError {
+    if (typeof value === 'number') return new RemoteError(value);
+    if (!Array.isArray(value) || typeof value[0] !== 'number') {
+      return new RemoteError(ErrorCode.GENERIC, String(value));
+    }
+    const [code, message, ...info] = value as [number, unknown, ...unknown[]];
+    const text = typeof message === 'string' && message ? message : undefined;
+    return new RemoteError(code, text, info);
+  }
+}
+
+/** The peer violated the protocol; the connection was closed. */
+export class ProtocolError extends TjstpError {
+  constructor(message: string, code: number = ErrorCode.PROTOCOL_ERROR) {
+    super(code, message);
+  }
+}
+
+/**
+ * The session could not be resumed and was replaced or abandoned. Pending
+ * calls fail with it: they may or may not have run on the server.
+ */
+export class SessionLostError extends TjstpError {
+  readonly reason: SessionLossReasonValue;
+
+  constructor(reason: SessionLossReasonValue, message?: string) {
+    super(ErrorCode.SESSION_LOST, message ?? sessionLossMessage(reason));
+    this.reason = reason;
+  }
+}
+
+/** Converts anything an application method threw into its wire form. */
+export const toWireError = (error: unknown): unknown[] => {
+  if (error instanceof RemoteError) return error.toJstp();
+  if (typeof error === 'number') return [error];
+  if (typeof error === 'string') return [ErrorCode.GENERIC, error];
+  return [ErrorCode.INTERNAL_API_ERROR];
+};

@@ -1,0 +1,221 @@
+/**
+ * One transport on the server, from accept to close. It runs the handshake
+ * and then hands every message to the session's Peer.
+ *
+ *   awaiting-hello --hello--> authenticating --ok--> ready --> closed
+ *         |                        |                   |
+ *         +-------- timeout, bad input, error ---------+--> closed
+ *
+ * All transitions go through {@link ServerConnection.transition}, which
+ * ignores a transition from a state not listed: a late authentication
+ * result for a connection that already closed becomes a no-op.
+ */
+import {
+  ErrorCode,
+  ProtocolError,
+  RemoteError,
+  SessionLossReason,
+  TjstpError,
+  defaultMessages,
+} from '../protocol/errors';
+import {
+  decodeMessage,
+  encodeClose,
+  encodeHandshakeError,
+  type HandshakeRequest,
+  type Message,
+} from '../protocol/message';
+import type { Transport } from '../transport/transport';
+import { Heartbeat } from '../session/heartbeat';
+import type { ServerSession } from './session';
+
+export type ConnectionState = 'awaiting-hello' | 'authenticating' | 'ready' | 'closed';
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  readonly handshakeTimeout: number;
+  readonly heartbeatInterval: number;
+  readonly maxPendingMessages: number;
+  /** Runs the handshake; resolves to the attached session or rejects with a RemoteError. */
+  handshake(connection: ServerConnection, hello: HandshakeRequest): Promise<ServerSession>;
+  /** The session broke the protocol or said goodbye. */
+  endSession(session: ServerSession, reason: 'protocol' | 'closed'): void;
+  detached(connection: ServerConnection, session: ServerSession, error?: Error): void;
+  closed(connection: ServerConnection, error?: Error): void;
+}
+
+export class ServerConnection {
+  readonly transport: Transport;
+  state: ConnectionState = 'awaiting-hello';
+  session: ServerSession | null = null;
+  readonly #host: ConnectionHost;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeat: Heartbeat | undefined;
+  /** Messages that arrived while an asynchronous handshake was running. */
+  #queued: Message[] = [];
+
+  constructor(transport: Transport, host: ConnectionHost) {
+    this.transport = transport;
+    this.#host = host;
+    this.#timer = setTimeout(() => this.#timeout(), host.handshakeTimeout);
+    transport.bind({
+      message: (text) => this.#onText(text),
+      close: (error) => this.#onClose(error),
+    });
+  }
+
+  /** Moves to `to` if the current state is one of `from`; reports whether it did. */
+  transition(from: readonly ConnectionState[], to: ConnectionState): boolean {
+    if (!from.includes(this.state)) return false;
+    this.state = to;
+    switch (to) {
+      case 'ready':
+        clearTimeout(this.#timer);
+        break;
+      case 'closed':
+        clearTimeout(this.#timer);
+        this.#heartbeat?.stop();
+        this.#queued = [];
+        break;
+      default:
+        break;
+    }
+    return true;
+  }
+
+  /** Called by the host once the session is attached to this transport. */
+  ready(session: ServerSession): void {
+    if (!this.transition(['authenticating'], 'ready')) return;
+    this.session = session;
+    this.#heartbeat = new Heartbeat(session.peer, this.#host.heartbeatInterval, () => this.transport.destroy());
+    this.#heartbeat.start();
+    const queued = this.#queued;
+    this.#queued = [];
+    for (const message of queued) {
+      if (this.state !== 'ready') break;
+      this.#dispatch(message);
+    }
+  }
+
+  /**
+   * Closes with a final message the peer can read: a handshake error before
+   * the handshake, a `close` message after it.
+   */
+  fail(error: TjstpError, wire: unknown[] = [error.code, error.message]): void {
+    const handshaking = this.state === 'awaiting-hello' || this.state === 'authenticating';
+    if (!this.transition(['awaiting-hello', 'authenticating', 'ready'], 'closed')) return;
+    this.transport.send(handshaking ? encodeHandshakeError(wire) : encodeClose(wire));
+    this.#release(error);
+    this.transport.close(error.code);
+  }
+
+  /**
+   * Another connection took over the session (a restore while this socket is
+   * still open, e.g. after a network switch). Stop listening at once, so
+   * nothing from this socket can touch the session again, then close it.
+   */
+  supersede(): void {
+    if (!this.transition(['ready'], 'closed')) return;
+    this.transport.unbind();
+    this.session = null;
+    this.transport.close();
+  }
+
+  #onText(text: string): void {
+    let message: Message;
+    try {
+      message = decodeMessage(text);
+    } catch (error) {
+      this.#protocolError(error);
+      return;
+    }
+    switch (this.state) {
+      case 'awaiting-hello':
+        if (message.kind !== 'hello') {
+          this.#protocolError(new ProtocolError(`Expected a handshake, got "${message.kind}"`));
+          return;
+        }
+        this.transition(['awaiting-hello'], 'authenticating');
+        this.#host.handshake(this, message).then(
+          (session) => this.ready(session),
+          (error: unknown) => this.#handshakeFailed(error),
+        );
+        return;
+      case 'authenticating':
+        if (this.#queued.length >= this.#host.maxPendingMessages) {
+          this.#protocolError(new ProtocolError('Too many messages before the handshake completed'));
+          return;
+        }
+        this.#queued.push(message);
+        return;
+      case 'ready':
+        this.#dispatch(message);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #dispatch(message: Message): void {
+    const session = this.session;
+    if (session === null) return;
+    switch (message.kind) {
+      case 'hello':
+      case 'welcome':
+        this.#protocolError(new ProtocolError('Handshake after the handshake completed'));
+        return;
+      case 'close':
+        // The client ended its session on purpose: nothing to hold for it.
+        this.transition(['ready'], 'closed');
+        this.#release();
+        this.#host.endSession(session, 'closed');
+        this.transport.close();
+        return;
+      case 'heartbeat':
+        session.peer.heard = true;
+        return;
+      default:
+        session.peer.receive(message);
+    }
+  }
+
+  #protocolError(error: unknown): void {
+    const protocolError = error instanceof TjstpError
+      ? error
+      : new ProtocolError(String(error));
+    const session = this.session;
+    this.fail(protocolError);
+    // The session is not resumable: its client would resend the same bytes.
+    if (session) this.#host.endSession(session, SessionLossReason.PROTOCOL);
+  }
+
+  #handshakeFailed(error: unknown): void {
+    if (error instanceof RemoteError) {
+      this.fail(error, error.info.length > 0 ? [error.code, error.message, ...error.info] : error.toJstp());
+    } else if (error instanceof TjstpError) {
+      this.fail(error);
+    } else {
+      this.fail(new RemoteError(ErrorCode.INTERNAL_API_ERROR), [ErrorCode.INTERNAL_API_ERROR]);
+    }
+  }
+
+  #timeout(): void {
+    if (this.state !== 'awaiting-hello' && this.state !== 'authenticating') return;
+    const error = new TjstpError(ErrorCode.HANDSHAKE_TIMEOUT);
+    this.fail(error, [error.code, defaultMessages[error.code]]);
+  }
+
+  #onClose(error?: Error): void {
+    if (this.state === 'closed') return;
+    this.transition(['awaiting-hello', 'authenticating', 'ready'], 'closed');
+    this.#release(error);
+  }
+
+  /** Detaches the session (it is then held for a restore) and reports the close. */
+  #release(error?: Error): void {
+    const session = this.session;
+    this.session = null;
+    if (session) this.#host.detached(this, session, error);
+    this.#host.closed(this, error);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Opening and closing the server's listeners. Each listener reports the
+ * address it actually bound, so port 0 works (tests, `tjstp serve --tcp 0`).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type net from 'node:net';
+import type tls from 'node:tls';
+import { createSocketServer } from '../transport/socket';
+import type { Transport, TransportKind } from '../transport/transport';
+import { createWebSocketServer } from '../transport/websocket';
+
+export interface SecureListenOptions {
+  port: number;
+  /** PEM certificate, key and anything else `tls.createServer` takes. */
+  tls: tls.TlsOptions;
+}
+
+export interface ListenOptions {
+  /** Interface to bind TCP/TLS/WS/WSS to. Default 127.0.0.1. */
+  host?: string;
+  tcp?: number;
+  tls?: SecureListenOptions;
+  ws?: number;
+  wss?: SecureListenOptions;
+  /** Unix socket or Windows pipe path. */
+  ipc?: string;
+}
+
+export interface Listener {
+  readonly kind: TransportKind;
+  /** `tcp://127.0.0.1:41234`, `ws://…`, or the IPC path. */
+  readonly url: string;
+  readonly port: number | undefined;
+  close(): Promise<void>;
+}
+
+interface ListenerContext {
+  maxMessageSize: number;
+  onTransport(transport: Transport): void;
+}
+
+const bind = (server: net.Server, kind: TransportKind, host: string, port: number | string): Promise<Listener> =>
+  new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    const ready = (): void => {
+      server.off('error', onError);
+      const address = server.address();
+      const bound = typeof address === 'object' && address !== null ? address.port : undefined;
+      const url = typeof port === 'string' ? port : `${kind}://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+      resolve({
+        kind,
+        url,
+        port: bound,
+        close: () => new Promise<void>((done) => {
+          server.close(() => done());
+          (server as http.Server).closeAllConnections?.();
+        }),
+      });
+    };
+    if (typeof port === 'string') server.listen(port, ready);
+    else server.listen(port, host, ready);
+  });
+
+/** Opens every listener asked for; closes those already open if one fails. */
+export const openListeners = async (options: ListenOptions, context: ListenerContext): Promise<Listener[]> => {
+  const host = options.host ?? '127.0.0.1';
+  const { maxMessageSize, onTransport } = context;
+  const opened: Listener[] = [];
+  const open = async (server: net.Server, kind: TransportKind, port: number | string): Promise<void> => {
+    // Errors after listen (e.g. EMFILE on accept) must not crash the process.
+    server.on('error', () => {});
+    opened.push(await bind(server, kind, host, port));
+  };
+  try {
+    if (options.tcp !== undefined) {
+      await open(createSocketServer({ kind: 'tcp', maxMessageSize, onTransport }), 'tcp', options.tcp);
+    }
+    if (options.tls !== undefined) {
+      const server = createSocketServer({ kind: 'tls', tls: options.tls.tls, maxMessageSize, onTransport });
+      await open(server, 'tls', options.tls.port);
+    }
+    if (options.ipc !== undefined) {
+      await open(createSocketServer({ kind: 'ipc', maxMessageSize, onTransport }), 'ipc', options.ipc);
+    }
+    if (options.ws !== undefined) {
+      const { server } = createWebSocketServer({ server: http.createServer(), maxMessageSize, onTransport });
+      await open(server, 'ws', options.ws);
+    }
+    if (options.wss !== undefined) {
+      const secure = https.createServer(options.wss.tls);
+      const { server } = createWebSocketServer({ server: secure, maxMessageSize, onTransport });
+      await open(server, 'wss', options.wss.port);
+    }
+  } catch (error) {
+    await Promise.all(opened.map((listener) => listener.close()));
+    throw error;
+  }
+  return opened;
+};

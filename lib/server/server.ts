@@ -1,0 +1,275 @@
+/**
+ * The tjstp server: accepts transports, runs handshakes, and keeps sessions
+ * — attached, or detached and held for `holdTime` — in a session store.
+ * Listeners (TCP, TLS, IPC, WS, WSS) are added with {@link Server.listen};
+ * any other transport can be handed to {@link Server.accept}.
+ */
+import {
+  ErrorCode,
+  RemoteError,
+  SessionLossReason,
+  SessionLostError,
+  TjstpError,
+  type SessionLossReasonValue,
+} from '../protocol/errors';
+import { encodeClose, encodeWelcome, type HandshakeRequest } from '../protocol/message';
+import type { Transport } from '../transport/transport';
+import { TypedEmitter } from '../util/emitter';
+import { Application, ApplicationRegistry, type ApplicationDefinition } from './application';
+import { ServerConnection, type ConnectionHost } from './connection';
+import {
+  readRestoreRequest,
+  reconcilable,
+  sessionLost,
+  sessionNotFound,
+  welcomeExtension,
+} from './handshake';
+import { openListeners, type Listener, type ListenOptions } from './listeners';
+import {
+  ServerSession,
+  defaultSessionLimits,
+  newSessionId,
+  sessionKey,
+  type ServerSessionHooks,
+  type SessionLimits,
+} from './session';
+import { MemorySessionStore, type SessionStore } from './session-store';
+
+/** What the authentication hook is asked. */
+export interface AuthenticationRequest {
+  app: Application;
+  /** The handshake's second key: `login` or a custom strategy. */
+  strategy: string;
+  credentials: unknown;
+  remoteAddress: string;
+}
+
+/**
+ * Returns the user name for valid credentials, or null/undefined to refuse
+ * (error 11). May throw a RemoteError to answer with another code.
+ */
+export type Authenticate = (request: AuthenticationRequest) =>
+  string | null | undefined | Promise<string | null | undefined>;
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string, error?: unknown): void;
+}
+
+export interface ServerOptions {
+  applications: Iterable<Application | ApplicationDefinition>;
+  authenticate?: Authenticate;
+  session?: Partial<SessionLimits>;
+  /** ms to complete a handshake. Default 3000, as the reference. */
+  handshakeTimeout?: number;
+  /** ms between heartbeat checks; 0 disables. Default 15000. */
+  heartbeatInterval?: number;
+  /** Largest message accepted, bytes. Default 1 MiB. */
+  maxMessageSize?: number;
+  /** Messages queued while an asynchronous handshake runs. Default 1000. */
+  maxPendingMessages?: number;
+  store?: SessionStore<ServerSession>;
+  logger?: Logger;
+}
+
+export interface ServerEvents {
+  [event: string]: unknown[];
+  session: [session: ServerSession];
+  resume: [session: ServerSession, replayed: number];
+  detach: [session: ServerSession];
+  end: [session: ServerSession, reason: SessionLossReasonValue];
+  event: [session: ServerSession, iface: string, name: string, args: unknown[]];
+  error: [error: unknown];
+}
+
+export const consoleLogger: Logger = {
+  info: (message) => console.log(message),
+  warn: (message) => console.warn(message),
+  error: (message, error) => console.error(message, error ?? ''),
+};
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost {
+  readonly applications: ApplicationRegistry;
+  readonly sessions: SessionStore<ServerSession>;
+  readonly limits: SessionLimits;
+  readonly handshakeTimeout: number;
+  readonly heartbeatInterval: number;
+  readonly maxMessageSize: number;
+  readonly maxPendingMessages: number;
+  readonly logger: Logger;
+  readonly #authenticate: Authenticate | undefined;
+  readonly #connections = new Set<ServerConnection>();
+  readonly #listeners: Listener[] = [];
+  readonly #hooks: ServerSessionHooks;
+  #closing = false;
+
+  constructor(options: ServerOptions) {
+    super();
+    this.applications = new ApplicationRegistry(options.applications);
+    this.sessions = options.store ?? new MemorySessionStore<ServerSession>();
+    this.limits = { ...defaultSessionLimits, ...options.session };
+    this.handshakeTimeout = options.handshakeTimeout ?? 3000;
+    this.heartbeatInterval = options.heartbeatInterval ?? 15_000;
+    this.maxMessageSize = options.maxMessageSize ?? 1024 * 1024;
+    this.maxPendingMessages = options.maxPendingMessages ?? 1000;
+    this.logger = options.logger ?? consoleLogger;
+    this.#authenticate = options.authenticate;
+    this.#hooks = {
+      invoke: (session, iface, method, args) => session.app.invoke(session.context, iface, method, args),
+      event: (session, iface, name, args) => this.emit('event', session, iface, name, args),
+      overflow: (session) => this.endSession(session, SessionLossReason.OVERFLOW),
+      error: (session, error) => this.logger.error(`${session.label}: method failed`, error),
+      broadcast: (session, iface, name, args) => this.broadcast(session.app.name, iface, name, args),
+    };
+  }
+
+  /** Opens listeners; resolves with one entry per bound address. */
+  async listen(options: ListenOptions): Promise<readonly Listener[]> {
+    const opened = await openListeners(options, {
+      maxMessageSize: this.maxMessageSize,
+      onTransport: (transport) => this.accept(transport),
+    });
+    this.#listeners.push(...opened);
+    return opened;
+  }
+
+  get listeners(): readonly Listener[] {
+    return this.#listeners;
+  }
+
+  /** Serves a transport accepted elsewhere. */
+  accept(transport: Transport): void {
+    if (this.#closing) {
+      transport.send(encodeClose([ErrorCode.SERVER_CLOSING]));
+      transport.close(ErrorCode.SERVER_CLOSING);
+      return;
+    }
+    this.#connections.add(new ServerConnection(transport, this));
+  }
+
+  /** Sends an event to every session of an application, detached ones included. */
+  broadcast(appName: string, iface: string, name: string, args: readonly unknown[]): number {
+    let count = 0;
+    for (const session of [...this.sessions.values()]) {
+      if (session.app.name !== appName || session.ended) continue;
+      session.emit(iface, name, args);
+      count++;
+    }
+    return count;
+  }
+
+  /**
+   * Stops accepting, tells connected clients the server is going away and
+   * closes. Sessions are dropped (the in-memory store does not survive).
+   */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    const listeners = this.#listeners.splice(0);
+    const closing = listeners.map((listener) => listener.close());
+    for (const connection of [...this.#connections]) {
+      connection.fail(new TjstpError(ErrorCode.SERVER_CLOSING), [ErrorCode.SERVER_CLOSING]);
+    }
+    for (const session of [...this.sessions.values()]) this.endSession(session, SessionLossReason.CLOSED);
+    await Promise.all(closing);
+  }
+
+  // ConnectionHost
+
+  async handshake(connection: ServerConnection, hello: HandshakeRequest): Promise<ServerSession> {
+    const app = this.applications.resolve(hello.app, hello.version);
+    if (!app) throw new RemoteError(ErrorCode.APP_NOT_FOUND);
+    if (hello.strategy === 'session') return this.#restore(connection, app, hello.credentials);
+    let user: string | null = null;
+    if (hello.strategy !== 'anonymous') {
+      user = await this.#login(connection, app, hello);
+      if (connection.state !== 'authenticating') throw new TjstpError(ErrorCode.NO_HANDSHAKE_RESPONSE);
+    }
+    const id = newSessionId();
+    const session = new ServerSession({ key: sessionKey(id), app, user, limits: this.limits, hooks: this.#hooks });
+    this.sessions.set(session.key, session);
+    connection.transport.send(encodeWelcome(id, welcomeExtension(this.limits)));
+    this.#attach(connection, session, 0);
+    this.emit('session', session);
+    return session;
+  }
+
+  detached(connection: ServerConnection, session: ServerSession): void {
+    if (session.connection !== connection) return;
+    session.connection = null;
+    session.peer.detach();
+    if (session.ended) return;
+    clearTimeout(session.expiryTimer);
+    session.expiryTimer = setTimeout(() => this.endSession(session, SessionLossReason.EXPIRED), this.limits.holdTime);
+    session.expiryTimer.unref();
+    this.emit('detach', session);
+  }
+
+  closed(connection: ServerConnection): void {
+    this.#connections.delete(connection);
+  }
+
+  /** Ends a session for good; a later restore is answered 11 with the reason. */
+  endSession(session: ServerSession, reason: SessionLossReasonValue): void {
+    if (session.ended) return;
+    session.ended = true;
+    clearTimeout(session.expiryTimer);
+    this.sessions.delete(session.key, reason);
+    const connection = session.connection as ServerConnection | null;
+    session.connection = null;
+    const error = new SessionLostError(reason);
+    connection?.fail(error, [error.code, error.message, reason]);
+    session.peer.end(error);
+    this.emit('end', session, reason);
+  }
+
+  async #login(connection: ServerConnection, app: Application, hello: HandshakeRequest): Promise<string> {
+    if (!this.#authenticate) throw new RemoteError(ErrorCode.AUTH_FAILED);
+    const user = await this.#authenticate({
+      app,
+      strategy: hello.strategy,
+      credentials: hello.credentials,
+      remoteAddress: connection.transport.remoteAddress,
+    });
+    if (typeof user !== 'string' || user.length === 0) throw new RemoteError(ErrorCode.AUTH_FAILED);
+    return user;
+  }
+
+  #restore(connection: ServerConnection, app: Application, credentials: unknown): ServerSession {
+    const request = readRestoreRequest(credentials);
+    if (!request) throw sessionNotFound();
+    const key = sessionKey(request.id);
+    const session = this.sessions.get(key);
+    if (!session || session.ended) throw sessionLost(this.sessions.lossReason(key) ?? SessionLossReason.NOT_FOUND);
+    if (session.app.name !== app.name) throw sessionNotFound();
+    const received = reconcilable(session.peer.state, request);
+    if (received === undefined) {
+      this.endSession(session, SessionLossReason.MISMATCH);
+      throw sessionLost(SessionLossReason.MISMATCH);
+    }
+    const previous = session.connection as ServerConnection | null;
+    if (previous) {
+      previous.supersede();
+      this.detached(previous, session);
+    }
+    clearTimeout(session.expiryTimer);
+    const { state } = session.peer;
+    const ok = request.sent === undefined ? state.received : [state.lastSeq, state.received];
+    connection.transport.send(encodeWelcome(ok, request.sent === undefined ? undefined : welcomeExtension(this.limits)));
+    const replayed = this.#attach(connection, session, received);
+    this.emit('resume', session, replayed);
+    return session;
+  }
+
+  #attach(connection: ServerConnection, session: ServerSession, received: number): number {
+    session.connection = connection;
+    // Set before `ready`, so a transport dying mid-handshake still detaches.
+    connection.session = session;
+    return session.peer.attach(connection.transport, received);
+  }
+}
+
+export { Application, type ApplicationDefinition };

@@ -1,0 +1,148 @@
+/**
+ * A session on the server: the application it speaks to, who logged in, the
+ * application's state, and the Peer engine with its counters and outbox.
+ * It outlives connections: when one dies the session is held, detached, for
+ * `holdTime`, and a restore handshake attaches the next one.
+ *
+ * The session id itself is never stored: it is sent to the client once and
+ * only its hash (the key) is kept, so logs, dumps and stores cannot leak it.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import type { Application, MethodContext } from './application';
+import { Peer, type PeerHandlers } from '../session/peer';
+import type { SessionSnapshot } from '../session/state';
+import type { ServerSessionRecord } from './session-store';
+import type { Transport } from '../transport/transport';
+
+/** 192 random bits, URL-safe: well above the 128 bits a bearer token needs. */
+export const newSessionId = (): string => randomBytes(24).toString('base64url');
+
+export const sessionKey = (id: string): string =>
+  createHash('sha256').update(id).digest('base64url');
+
+export interface SessionLimits {
+  /** Bytes (UTF-16 code units) of unacknowledged messages held. Default 4 MiB. */
+  maxBufferedBytes: number;
+  /** How long a detached session is held for a restore, ms. Default 120 s. */
+  holdTime: number;
+  /** Acknowledge received messages at most this long after the first, ms. Default 20. */
+  ackDelay: number;
+  /** …or after this many messages. Default 64. */
+  ackEvery: number;
+}
+
+export const defaultSessionLimits: Readonly<SessionLimits> = {
+  maxBufferedBytes: 4 * 1024 * 1024,
+  holdTime: 120_000,
+  ackDelay: 20,
+  ackEvery: 64,
+};
+
+export interface ServerSessionHooks {
+  /** Runs a call in the session's context. */
+  invoke(session: ServerSession, iface: string, method: string, args: unknown[]): unknown[] | Promise<unknown[]>;
+  event(session: ServerSession, iface: string, name: string, args: unknown[]): void;
+  overflow(session: ServerSession): void;
+  error(session: ServerSession, error: unknown): void;
+  broadcast(session: ServerSession, iface: string, name: string, args: unknown[]): void;
+}
+
+export interface ServerSessionInit {
+  key: string;
+  app: Application;
+  user: string | null;
+  limits: SessionLimits;
+  hooks: ServerSessionHooks;
+  state?: Record<string, unknown>;
+  snapshot?: SessionSnapshot;
+  createdAt?: number;
+}
+
+export class ServerSession {
+  readonly key: string;
+  /** Safe to log: a prefix of the key's hash, not of the id. */
+  readonly label: string;
+  readonly app: Application;
+  readonly user: string | null;
+  readonly state: Record<string, unknown>;
+  readonly peer: Peer;
+  readonly context: MethodContext;
+  readonly createdAt: number;
+  /** The connection currently attached, if any. */
+  connection: object | null = null;
+  expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set once the session is gone for good. */
+  ended = false;
+
+  constructor(init: ServerSessionInit) {
+    this.key = init.key;
+    this.label = `s:${init.key.slice(0, 10)}`;
+    this.app = init.app;
+    this.user = init.user;
+    this.state = init.state ?? {};
+    this.createdAt = init.createdAt ?? Date.now();
+    const { hooks } = init;
+    const handlers: PeerHandlers = {
+      call: (iface, method, args) => hooks.invoke(this, iface, method, args),
+      inspect: (iface) => this.app.methods(iface),
+      event: (iface, name, args) => hooks.event(this, iface, name, args),
+      overflow: () => hooks.overflow(this),
+      error: (error) => hooks.error(this, error),
+    };
+    this.peer = new Peer({
+      role: 'server',
+      handlers,
+      snapshot: init.snapshot,
+      maxBufferedBytes: init.limits.maxBufferedBytes,
+      ackDelay: init.limits.ackDelay,
+      ackEvery: init.limits.ackEvery,
+      callTimeout: 0,
+    });
+    const session = this;
+    this.context = {
+      sessionLabel: this.label,
+      user: this.user,
+      state: this.state,
+      emit(iface, name, ...args) {
+        session.emit(iface, name, args);
+      },
+      broadcast(iface, name, ...args) {
+        hooks.broadcast(session, iface, name, args);
+      },
+    };
+  }
+
+  get attached(): boolean {
+    return this.peer.transport !== null;
+  }
+
+  get transport(): Transport | null {
+    return this.peer.transport;
+  }
+
+  /** Sends an event to this session; buffered while it is detached. */
+  emit(iface: string, name: string, args: readonly unknown[]): void {
+    if (!this.ended) this.peer.emitEvent(iface, name, args);
+  }
+
+  toRecord(): ServerSessionRecord {
+    return {
+      app: this.app.name,
+      version: this.app.version,
+      user: this.user,
+      state: this.state,
+      peer: this.peer.state.snapshot(),
+      createdAt: this.createdAt,
+    };
+  }
+
+  /** Never print the key or state by accident (`console.log(session)`). */
+  [inspect.custom](): string {
+    return `ServerSession(${this.label}, ${this.app.name}@${this.app.version})`;
+  }
+
+  toJSON(): string {
+    return this.label;
+  }
+}

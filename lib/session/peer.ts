@@ -1,0 +1,361 @@
+/**
+ * The session engine shared by client and server: it numbers what this side
+ * sends, keeps it until the peer acknowledges it, drops what arrives twice,
+ * runs incoming calls and matches replies to pending calls. A Peer outlives
+ * its transports: the owner attaches a transport after each successful
+ * handshake and detaches it when it dies; in between, everything sent is
+ * only buffered and goes out, in order, on the next attach.
+ *
+ * Replies are sequenced like calls and events (`callback:[callId, seq]`), so
+ * a reply lost with a connection is retransmitted rather than the call run
+ * again: with a tjstp peer every call runs once and is answered once. A
+ * legacy peer (the reference) ignores the extra header element.
+ */
+import {
+  ErrorCode,
+  RemoteError,
+  TjstpError,
+  toWireError,
+} from '../protocol/errors';
+import {
+  encodeCall,
+  encodeCallbackError,
+  encodeCallbackOk,
+  encodeControl,
+  encodeEvent,
+  encodeInspect,
+  type CallbackMessage,
+  type CallMessage,
+  type Message,
+} from '../protocol/message';
+import type { Transport } from '../transport/transport';
+import { SessionState, type Role, type SessionSnapshot } from './state';
+
+/** What the owner of a Peer provides: the local API and a few reports. */
+export interface PeerHandlers {
+  /** Runs an incoming call; returns (or resolves to) the results array. */
+  call(iface: string, method: string, args: unknown[]): unknown[] | PromiseLike<unknown[]>;
+  /** Method names of an interface, or undefined when there is none. */
+  inspect(iface: string): readonly string[] | undefined;
+  /** An incoming event, delivered once and in order. */
+  event(iface: string, name: string, args: unknown[]): void;
+  /** The outbox passed `maxBufferedBytes`. */
+  overflow(): void;
+  /** An error that was handled but should be logged (a method threw). */
+  error(error: unknown): void;
+}
+
+export interface PeerOptions {
+  role: Role;
+  handlers: PeerHandlers;
+  /** The peer is the reference implementation (no sequenced replies, ids reused). */
+  legacyPeer?: boolean;
+  snapshot?: SessionSnapshot;
+  /** Outbox limit, in UTF-16 code units. */
+  maxBufferedBytes: number;
+  /** Acknowledge at most this long after the first unacknowledged message. */
+  ackDelay: number;
+  /** …or as soon as this many messages are unacknowledged. */
+  ackEvery: number;
+  /** Fail a call not answered within this many ms; 0 waits for ever. */
+  callTimeout: number;
+}
+
+interface Pending {
+  resolve(results: unknown[]): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+const notSerializable = (error: unknown): TjstpError =>
+  new TjstpError(ErrorCode.NOT_SERIALIZABLE, `Value is not serializable: ${(error as Error).message}`, { cause: error });
+
+const isThenable = (value: unknown): value is PromiseLike<unknown[]> =>
+  typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+
+export class Peer {
+  readonly state: SessionState;
+  legacyPeer: boolean;
+  readonly #options: PeerOptions;
+  readonly #handlers: PeerHandlers;
+  readonly #pending = new Map<number, Pending>();
+  #transport: Transport | null = null;
+  #unacknowledged = 0;
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  #ended = false;
+  /** Whether anything arrived since the heartbeat last looked. */
+  heard = false;
+
+  constructor(options: PeerOptions) {
+    this.#options = options;
+    this.#handlers = options.handlers;
+    this.legacyPeer = options.legacyPeer ?? false;
+    this.state = new SessionState(options.role, options.snapshot);
+  }
+
+  get transport(): Transport | null {
+    return this.#transport;
+  }
+
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Binds a transport after a successful handshake. `peerReceived` is what
+   * the peer reported receiving; everything after it is retransmitted, in
+   * order, with its original id. Returns how many messages were replayed.
+   */
+  attach(transport: Transport, peerReceived: number): number {
+    this.#transport = transport;
+    if (this.legacyPeer) this.#failLostReplies(peerReceived);
+    this.state.acknowledge(peerReceived);
+    let replayed = 0;
+    for (const [, text] of this.state.outbox.entries()) {
+      transport.send(text);
+      replayed++;
+    }
+    // Tell the peer at once what it no longer needs to hold for us.
+    if (!this.legacyPeer && this.state.received > 0) this.#sendAck();
+    return replayed;
+  }
+
+  /** Forgets the transport; sends are buffered until the next attach. */
+  detach(): void {
+    this.#transport = null;
+    this.#clearAckTimer();
+  }
+
+  /** Dispatches one message that arrived after the handshake. */
+  receive(message: Message): void {
+    this.heard = true;
+    switch (message.kind) {
+      case 'call':
+        if (this.#accept(message.id)) this.#runCall(message);
+        return;
+      case 'callback':
+        this.#onCallback(message);
+        return;
+      case 'event':
+        if (this.#accept(message.id)) {
+          this.#handlers.event(message.iface, message.name, message.args);
+        }
+        return;
+      case 'inspect':
+        if (this.#accept(message.id)) this.#answerInspect(message.id, message.iface);
+        return;
+      case 'ping':
+        // A reference peer's ping consumes an id; ours repeats our last one.
+        if (Math.abs(message.id) > this.state.received) this.state.received = Math.abs(message.id);
+        this.#write(encodeControl('pong', message.id));
+        return;
+      case 'pong':
+      case 'ack':
+        if (this.state.isOwnId(message.id) || message.id === 0) {
+          this.state.acknowledge(Math.abs(message.id));
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Calls a remote method; resolves to the results array. */
+  call(iface: string, method: string, args: readonly unknown[]): Promise<unknown[]> {
+    return this.#request((id) => encodeCall(id, iface, method, args));
+  }
+
+  /** Asks the peer for an interface's method names. */
+  inspect(iface: string): Promise<unknown[]> {
+    return this.#request((id) => encodeInspect(id, iface));
+  }
+
+  /** Sends an event; it is delivered once, in order, across reconnects. */
+  emitEvent(iface: string, name: string, args: readonly unknown[]): void {
+    const id = this.#peekId();
+    let text: string;
+    try {
+      text = encodeEvent(id, iface, name, args);
+    } catch (error) {
+      throw notSerializable(error);
+    }
+    this.#record(text);
+  }
+
+  /** Sends a heartbeat ping; its pong acknowledges everything sent so far. */
+  ping(): void {
+    this.#write(encodeControl('ping', this.state.sign * this.state.lastSeq));
+  }
+
+  /** Acknowledges at once what has arrived (e.g. before a planned close). */
+  flushAck(): void {
+    if (this.#unacknowledged > 0 && !this.legacyPeer) this.#sendAck();
+  }
+
+  /**
+   * Ends the session locally: every pending call fails with `error`, the
+   * outbox is dropped, nothing more is sent.
+   */
+  end(error: Error): void {
+    this.#ended = true;
+    this.detach();
+    this.state.outbox.clear();
+    this.failPending(error);
+  }
+
+  /** Fails every pending call with `error`, keeping the session. */
+  failPending(error: Error): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const entry of pending) {
+      if (entry.timer) clearTimeout(entry.timer);
+      entry.reject(error);
+    }
+  }
+
+  #peekId(): number {
+    return this.state.sign * (this.state.lastSeq + 1);
+  }
+
+  #request(encode: (id: number) => string): Promise<unknown[]> {
+    if (this.#ended) return Promise.reject(new TjstpError(ErrorCode.CLIENT_CLOSED));
+    const id = this.#peekId();
+    let text: string;
+    try {
+      text = encode(id);
+    } catch (error) {
+      return Promise.reject(notSerializable(error));
+    }
+    if (this.#options.role === 'client' && this.#wouldOverflow(text)) {
+      return Promise.reject(new TjstpError(ErrorCode.BUFFER_FULL));
+    }
+    return new Promise<unknown[]>((resolve, reject) => {
+      const timeout = this.#options.callTimeout;
+      const timer = timeout > 0
+        ? setTimeout(() => {
+          if (this.#pending.delete(id)) reject(new TjstpError(ErrorCode.CALL_TIMEOUT));
+        }, timeout)
+        : undefined;
+      this.#pending.set(id, { resolve, reject, timer });
+      this.#record(text);
+    });
+  }
+
+  #wouldOverflow(text: string): boolean {
+    return this.state.outbox.bytes + text.length > this.#options.maxBufferedBytes;
+  }
+
+  /** Takes the next id for a sequenced message, keeps it, sends it if attached. */
+  #record(text: string): void {
+    const overflow = this.#wouldOverflow(text);
+    const seq = Math.abs(this.state.nextId());
+    this.state.outbox.push(seq, text);
+    this.#write(text);
+    if (overflow) this.#handlers.overflow();
+  }
+
+  #write(text: string): void {
+    const transport = this.#transport;
+    if (transport !== null && transport.open) transport.send(text);
+  }
+
+  #accept(id: number): boolean {
+    if (!this.state.accept(Math.abs(id), this.legacyPeer)) return false;
+    if (!this.legacyPeer) this.#scheduleAck();
+    return true;
+  }
+
+  #scheduleAck(): void {
+    this.#unacknowledged++;
+    if (this.#unacknowledged >= this.#options.ackEvery) {
+      this.#sendAck();
+    } else if (this.#ackTimer === undefined) {
+      this.#ackTimer = setTimeout(() => this.#sendAck(), this.#options.ackDelay);
+    }
+  }
+
+  #sendAck(): void {
+    this.#clearAckTimer();
+    this.#unacknowledged = 0;
+    this.#write(encodeControl('ack', -this.state.sign * this.state.received));
+  }
+
+  #clearAckTimer(): void {
+    if (this.#ackTimer !== undefined) clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+  }
+
+  #onCallback(message: CallbackMessage): void {
+    // A reply to our call N proves the peer has everything up to N.
+    if (this.state.isOwnId(message.id)) this.state.acknowledge(Math.abs(message.id));
+    if (message.seq !== undefined && !this.#accept(message.seq)) return;
+    const pending = this.#pending.get(message.id);
+    if (pending === undefined) return;
+    this.#pending.delete(message.id);
+    if (pending.timer) clearTimeout(pending.timer);
+    if (message.ok !== undefined) pending.resolve(message.ok);
+    else pending.reject(RemoteError.fromJstp(message.error));
+  }
+
+  #runCall(message: CallMessage): void {
+    let result: unknown[] | PromiseLike<unknown[]>;
+    try {
+      result = this.#handlers.call(message.iface, message.method, message.args);
+    } catch (error) {
+      this.#replyError(message.id, error);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then(
+        (results) => this.#reply(message.id, results),
+        (error: unknown) => this.#replyError(message.id, error),
+      );
+    } else {
+      this.#reply(message.id, result);
+    }
+  }
+
+  #answerInspect(id: number, iface: string): void {
+    const methods = this.#handlers.inspect(iface);
+    if (methods === undefined) this.#replyError(id, new RemoteError(ErrorCode.INTERFACE_NOT_FOUND));
+    else this.#reply(id, [...methods]);
+  }
+
+  #reply(callId: number, results: unknown[]): void {
+    if (this.#ended) return;
+    const seq = this.legacyPeer ? undefined : this.#peekId();
+    let text: string;
+    try {
+      text = encodeCallbackOk(callId, seq, results);
+    } catch (error) {
+      this.#replyError(callId, notSerializable(error));
+      return;
+    }
+    this.#sendReply(text, seq);
+  }
+
+  #replyError(callId: number, error: unknown): void {
+    if (this.#ended) return;
+    if (!(error instanceof RemoteError)) this.#handlers.error(error);
+    const seq = this.legacyPeer ? undefined : this.#peekId();
+    this.#sendReply(encodeCallbackError(callId, seq, toWireError(error)), seq);
+  }
+
+  #sendReply(text: string, seq: number | undefined): void {
+    if (seq === undefined) this.#write(text);
+    else this.#record(text);
+  }
+
+  /**
+   * A legacy peer does not buffer replies: a call it reports as received
+   * whose reply has not come will never be answered. Fail it, never hang.
+   */
+  #failLostReplies(peerReceived: number): void {
+    for (const [id, pending] of this.#pending) {
+      if (Math.abs(id) > peerReceived) continue;
+      this.#pending.delete(id);
+      if (pending.timer) clearTimeout(pending.timer);
+      pending.reject(new TjstpError(ErrorCode.CALLBACK_LOST));
+    }
+  }
+}

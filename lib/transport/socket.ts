@@ -1,0 +1,356 @@
+/**
+ * Stream transports: TCP, TLS and IPC (Unix socket / Windows named pipe),
+ * all speaking NUL-terminated messages (see `framing.ts`).
+ */
+
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+
+import type { ProtocolError } from '../protocol/errors';
+import { FrameDecoder } from './framing';
+import {
+  DEFAULT_MAX_MESSAGE_SIZE,
+  Transport,
+  TransportHandler,
+} from './transport';
+
+/** The stream transport kinds. */
+export type SocketKind = 'tcp' | 'tls' | 'ipc';
+
+/** Options of {@link SocketTransport}. */
+export interface SocketTransportOptions {
+  /** Largest accepted message in bytes. Default 1 MiB. */
+  maxMessageSize?: number;
+  /**
+   * Overrides the peer address shown in logs. IPC sockets have no peer
+   * address, so callers pass the socket path.
+   */
+  remoteAddress?: string;
+}
+
+const formatAddress = (socket: net.Socket): string => {
+  const { remoteAddress: host, remotePort: port } = socket;
+  if (host === undefined) return 'unknown';
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+};
+
+/**
+ * A {@link Transport} over a connected `net.Socket` or `tls.TLSSocket`.
+ *
+ * Sends made in one tick are joined into one string and written once on
+ * the next tick. Every socket `error` is handled: it ends in exactly one
+ * `handler.close(error)`, reported when the socket's `close` event fires.
+ */
+export class SocketTransport implements Transport {
+  readonly kind: SocketKind;
+  readonly remoteAddress: string;
+  readonly #socket: net.Socket;
+  readonly #decoder: FrameDecoder;
+  #open = true;
+  #pending = '';
+  #flushScheduled = false;
+  #handler: TransportHandler | null = null;
+  /** Set by `unbind`: input is dropped instead of queued. */
+  #detached = false;
+  /** Messages that arrived while nobody was bound; `#head` is the next. */
+  #queue: string[] = [];
+  #head = 0;
+  #draining = false;
+  /** We paused reading because nobody was bound. */
+  #paused = false;
+  /** The first error seen; reported with the close. */
+  #error: Error | undefined;
+  #socketClosed = false;
+  #closeReported = false;
+
+  /**
+   * Takes ownership of a connected socket: from now on the transport owns
+   * its `data`, `end`, `error` and `close` events.
+   */
+  constructor(
+    socket: net.Socket,
+    kind: SocketKind,
+    options: SocketTransportOptions = {},
+  ) {
+    this.kind = kind;
+    this.#socket = socket;
+    this.remoteAddress = options.remoteAddress ?? formatAddress(socket);
+    this.#decoder = new FrameDecoder(
+      options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+      {
+        message: (text) => this.#receive(text),
+        error: (error) => this.#fail(error),
+      },
+    );
+    if (kind !== 'ipc') socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#decoder.push(chunk));
+    socket.on('end', () => {
+      // The peer finished sending; Node ends our side too (no half-open).
+      this.#open = false;
+    });
+    socket.on('error', (error: Error) => {
+      this.#error ??= error;
+      this.#open = false;
+    });
+    socket.on('close', () => this.#closed());
+    if (socket.destroyed) {
+      this.#open = false;
+      process.nextTick(() => this.#closed());
+    }
+  }
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  send(message: string): void {
+    if (!this.#open) return;
+    this.#pending += message + '\0';
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    process.nextTick(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  /** Flushes queued sends, then ends the stream (TCP FIN). */
+  close(): void {
+    if (!this.#open) return;
+    this.#flush();
+    this.#open = false;
+    // A paused socket would never see the peer's FIN, so never `close`.
+    this.#resume();
+    this.#socket.end();
+  }
+
+  destroy(): void {
+    this.#open = false;
+    this.#pending = '';
+    this.#decoder.halt();
+    this.#socket.destroy();
+  }
+
+  bind(handler: TransportHandler): void {
+    this.#handler = handler;
+    this.#detached = false;
+    // Rebinding from inside a handler: the outer `bind` is still feeding
+    // queued messages and will report the close after them.
+    if (this.#draining) return;
+    this.#drain();
+    if (!this.#handler) return;
+    this.#resume();
+    if (this.#socketClosed) this.#reportClose();
+  }
+
+  unbind(): void {
+    this.#handler = null;
+    this.#detached = true;
+    this.#queue = [];
+    this.#head = 0;
+    this.#resume();
+  }
+
+  #flush(): void {
+    if (this.#pending === '' || !this.#socket.writable) return;
+    const data = this.#pending;
+    this.#pending = '';
+    this.#socket.write(data);
+  }
+
+  #receive(text: string): void {
+    if (this.#handler) {
+      if (this.#head === this.#queue.length) {
+        this.#handler.message(text);
+      } else {
+        // Left over from a handler that threw while being fed: keep order.
+        this.#queue.push(text);
+        this.#drain();
+      }
+    } else if (!this.#detached) {
+      this.#queue.push(text);
+      // Stop reading until someone binds, so an unbound transport never
+      // holds more than one chunk's worth of messages.
+      if (this.#open && !this.#paused) {
+        this.#paused = true;
+        this.#socket.pause();
+      }
+    }
+  }
+
+  /**
+   * Delivers queued messages to whoever is bound. Re-entrant calls (a
+   * handler that rebinds while being fed) return at once: the outer loop
+   * goes on feeding the new handler, keeping the order.
+   */
+  #drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (this.#handler && this.#head < this.#queue.length) {
+        const text = this.#queue[this.#head];
+        this.#head += 1;
+        this.#handler.message(text);
+      }
+    } finally {
+      this.#draining = false;
+      if (this.#head >= this.#queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+      }
+    }
+  }
+
+  #resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (!this.#socket.destroyed) this.#socket.resume();
+  }
+
+  #fail(error: ProtocolError): void {
+    this.#error ??= error;
+    this.destroy();
+  }
+
+  #closed(): void {
+    this.#open = false;
+    this.#pending = '';
+    this.#socketClosed = true;
+    this.#decoder.halt();
+    if (!this.#handler || this.#draining) return; // reported by `bind`
+    this.#drain();
+    this.#reportClose();
+  }
+
+  #reportClose(): void {
+    if (this.#closeReported || !this.#handler) return;
+    this.#closeReported = true;
+    this.#handler.close(this.#error);
+  }
+}
+
+/** Options of {@link createSocketServer}. */
+export interface SocketServerOptions {
+  kind: SocketKind;
+  /** Certificate and key for `kind: 'tls'`. */
+  tls?: tls.TlsOptions;
+  /** Largest accepted message in bytes. Default 1 MiB. */
+  maxMessageSize?: number;
+  /** Called with each accepted connection (TLS: once the handshake is done). */
+  onTransport(transport: SocketTransport): void;
+}
+
+/**
+ * Creates a TCP, TLS or IPC server that wraps every accepted connection in
+ * a {@link SocketTransport}. The caller calls `listen` and must handle the
+ * server's own `error` event (EADDRINUSE and the like). Failed TLS
+ * handshakes only drop that socket (Node's default `tlsClientError`
+ * behaviour).
+ */
+export function createSocketServer(
+  options: SocketServerOptions,
+): net.Server | tls.Server {
+  const { kind, maxMessageSize } = options;
+  if (kind === 'tls') {
+    if (!options.tls) throw new TypeError('kind "tls" needs the tls option');
+    return tls.createServer(options.tls, (socket) => {
+      options.onTransport(
+        new SocketTransport(socket, kind, { maxMessageSize }),
+      );
+    });
+  }
+  const server: net.Server = net.createServer((socket) => {
+    let remoteAddress: string | undefined;
+    if (kind === 'ipc') {
+      const address = server.address();
+      remoteAddress = typeof address === 'string' ? address : 'ipc';
+    }
+    options.onTransport(
+      new SocketTransport(socket, kind, { maxMessageSize, remoteAddress }),
+    );
+  });
+  return server;
+}
+
+/** Options of {@link connectSocket}. */
+export interface ConnectSocketOptions {
+  kind: SocketKind;
+  /** TCP/TLS host. Default `localhost`. */
+  host?: string;
+  /** TCP/TLS port. */
+  port?: number;
+  /** IPC socket path. */
+  path?: string;
+  /** TLS client options (`ca`, `servername`, `rejectUnauthorized`, …). */
+  tls?: tls.ConnectionOptions;
+  /** Largest accepted message in bytes. Default 1 MiB. */
+  maxMessageSize?: number;
+  /** Milliseconds to wait for the connection (TLS: its handshake). */
+  timeout?: number;
+}
+
+/**
+ * Connects and resolves with the transport once the connection is usable
+ * (TLS: after `secureConnect`). Rejects with the socket's error
+ * (`ECONNREFUSED`, certificate errors, …) or, after `timeout` ms, with an
+ * error whose `code` is `ETIMEDOUT`.
+ */
+export function connectSocket(
+  options: ConnectSocketOptions,
+): Promise<SocketTransport> {
+  const { kind, maxMessageSize, timeout } = options;
+  let target: string;
+  let socket: net.Socket;
+  if (kind === 'ipc') {
+    if (options.path === undefined) {
+      return Promise.reject(new TypeError('kind "ipc" needs a path'));
+    }
+    target = options.path;
+    socket = net.connect({ path: options.path });
+  } else {
+    if (options.port === undefined) {
+      return Promise.reject(new TypeError(`kind "${kind}" needs a port`));
+    }
+    const host = options.host ?? 'localhost';
+    target = `${host}:${options.port}`;
+    socket =
+      kind === 'tls'
+        ? tls.connect({ ...options.tls, host, port: options.port })
+        : net.connect({ host, port: options.port });
+  }
+  const readyEvent = kind === 'tls' ? 'secureConnect' : 'connect';
+
+  return new Promise<SocketTransport>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const cleanup = (): void => {
+      if (timer) clearTimeout(timer);
+      socket.off('error', onError);
+      socket.off(readyEvent, onReady);
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      socket.destroy();
+      reject(error);
+    };
+    const onReady = (): void => {
+      // The transport attaches its own error listener before ours goes.
+      const transport = new SocketTransport(socket, kind, {
+        maxMessageSize,
+        remoteAddress: kind === 'ipc' ? target : undefined,
+      });
+      cleanup();
+      resolve(transport);
+    };
+    socket.on('error', onError);
+    socket.once(readyEvent, onReady);
+    if (timeout !== undefined) {
+      timer = setTimeout(() => {
+        const error = Object.assign(
+          new Error(`Connecting to ${target} timed out after ${timeout} ms`),
+          { code: 'ETIMEDOUT' },
+        );
+        onError(error);
+      }, timeout);
+    }
+  });
+}

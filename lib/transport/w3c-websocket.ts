@@ -1,0 +1,415 @@
+/**
+ * WebSocket client transport over the W3C `WebSocket` API, for browsers and
+ * React Native. This file must not use Node built-ins or `ws`: only the
+ * `WebSocket`, `TextDecoder`, `setTimeout` and `queueMicrotask` globals.
+ *
+ * It also holds what both WebSocket transports share (subprotocol name,
+ * close-code mapping, handler bookkeeping), since it is the Node-free one.
+ */
+
+import {
+  ErrorCode,
+  ProtocolError,
+  TjstpError,
+  defaultMessages,
+} from '../protocol/errors';
+import type { Transport, TransportHandler } from './transport';
+
+/** The WebSocket subprotocol JSTP requires on both sides. */
+export const JSTP_SUBPROTOCOL = 'metarhia-jstp';
+
+// Handlers typed as methods so that implementations with richer event
+// types (DOM's, the `ws` package's) stay assignable.
+type EventHandler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
+
+/** The part of a W3C `MessageEvent` this transport reads. */
+export interface W3CMessageEvent {
+  readonly data: unknown;
+}
+
+/** The part of a W3C `CloseEvent` this transport reads. */
+export interface W3CCloseEvent {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** The part of the W3C `WebSocket` interface this transport uses. */
+export interface W3CWebSocket {
+  readonly readyState: number;
+  /** The subprotocol the server selected, `''` if none. */
+  readonly protocol: string;
+  binaryType: string;
+  onopen: EventHandler<unknown> | null;
+  onmessage: EventHandler<W3CMessageEvent> | null;
+  onclose: EventHandler<W3CCloseEvent> | null;
+  onerror: EventHandler<unknown> | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** A W3C `WebSocket` constructor (the global one, or `ws`'s class). */
+export interface W3CWebSocketConstructor {
+  new (url: string, protocols?: string | string[]): W3CWebSocket;
+}
+
+interface W3CTextDecoder {
+  decode(input: ArrayBuffer | ArrayBufferView): string;
+}
+
+const OPEN = 1;
+const MAX_REASON_BYTES = 123;
+
+/** Cuts `text` to at most `max` UTF-8 bytes, on a code point boundary. */
+const truncateUtf8 = (text: string, max: number): string => {
+  let bytes = 0;
+  let end = 0;
+  for (const char of text) {
+    const cp = char.codePointAt(0) ?? 0;
+    bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (bytes > max) break;
+    end += char.length;
+  }
+  return text.slice(0, end);
+};
+
+/**
+ * The WebSocket close status and reason for a tjstp error code, as passed
+ * to `Transport#close(code)`.
+ */
+export const closeStatusFor = (
+  code?: number,
+): { status: number; reason: string } => {
+  let status = 1000;
+  if (code === ErrorCode.PROTOCOL_ERROR) status = 1002;
+  else if (code === ErrorCode.MESSAGE_TOO_LARGE) status = 1009;
+  else if (code === ErrorCode.SERVER_CLOSING) status = 1001;
+  const message = code === undefined ? '' : (defaultMessages[code] ?? '');
+  return { status, reason: truncateUtf8(message, MAX_REASON_BYTES) };
+};
+
+/**
+ * What a close the peer started means for the handler: `undefined` for an
+ * orderly close (1000, 1001, 1005), an error otherwise.
+ */
+export const closeErrorFor = (
+  status: number,
+  reason: string,
+): Error | undefined => {
+  const detail = reason ? `: ${reason}` : '';
+  switch (status) {
+    case 1000:
+    case 1001:
+    case 1005:
+      return undefined;
+    case 1002:
+      return new TjstpError(
+        ErrorCode.PROTOCOL_ERROR,
+        `Peer closed the connection with a protocol error${detail}`,
+      );
+    case 1009:
+      return new TjstpError(
+        ErrorCode.MESSAGE_TOO_LARGE,
+        `Peer closed the connection: message too large${detail}`,
+      );
+    case 1006:
+      return new Error('WebSocket connection closed abnormally (1006)');
+    default:
+      return new Error(`WebSocket closed with status ${status}${detail}`);
+  }
+};
+
+/** Hooks a {@link HandlerSlot} uses to apply backpressure while unbound. */
+export interface HandlerSlotHooks {
+  /** Messages are queued for a handler that is not bound yet. */
+  pause?(): void;
+  /** A handler was bound (or unbound): reading may go on. */
+  resume?(): void;
+}
+
+/**
+ * The handler bookkeeping every transport needs: queue messages until
+ * `bind`, drop everything after `unbind`, report the end exactly once, after
+ * all queued messages, with the first error seen.
+ */
+export class HandlerSlot {
+  readonly #hooks: HandlerSlotHooks;
+  #handler: TransportHandler | null = null;
+  #detached = false;
+  #queue: string[] = [];
+  #head = 0;
+  #draining = false;
+  #paused = false;
+  #error: Error | undefined;
+  #ended = false;
+  #reported = false;
+
+  constructor(hooks: HandlerSlotHooks = {}) {
+    this.#hooks = hooks;
+  }
+
+  /** True once {@link end} was called. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  bind(handler: TransportHandler): void {
+    this.#handler = handler;
+    this.#detached = false;
+    // Rebinding from inside a handler: the outer `bind` is still feeding
+    // queued messages and reports the end after them.
+    if (this.#draining) return;
+    this.#drain();
+    if (!this.#handler) return;
+    this.#resume();
+    if (this.#ended) this.#report();
+  }
+
+  unbind(): void {
+    this.#handler = null;
+    this.#detached = true;
+    this.#queue = [];
+    this.#head = 0;
+    this.#resume();
+  }
+
+  /** One received message. */
+  message(text: string): void {
+    if (this.#ended) return;
+    if (this.#handler) {
+      this.#queue.push(text);
+      this.#drain();
+    } else if (!this.#detached) {
+      this.#queue.push(text);
+      if (!this.#paused) {
+        this.#paused = true;
+        this.#hooks.pause?.();
+      }
+    }
+  }
+
+  /** Remembers an error to report with the end; the first one wins. */
+  fail(error: Error): void {
+    this.#error ??= error;
+  }
+
+  /** The transport is gone. Reported now if bound, else on `bind`. */
+  end(error?: Error): void {
+    if (error) this.fail(error);
+    if (this.#ended) return;
+    this.#ended = true;
+    if (!this.#handler || this.#draining) return;
+    this.#drain();
+    this.#report();
+  }
+
+  #drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (this.#handler && this.#head < this.#queue.length) {
+        const text = this.#queue[this.#head];
+        this.#head += 1;
+        this.#handler.message(text);
+      }
+    } finally {
+      this.#draining = false;
+      if (this.#head >= this.#queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+      }
+    }
+  }
+
+  #resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#hooks.resume?.();
+  }
+
+  #report(): void {
+    if (this.#reported || !this.#handler) return;
+    this.#reported = true;
+    this.#handler.close(this.#error);
+  }
+}
+
+let textDecoder: W3CTextDecoder | undefined;
+
+const decodeBinary = (data: unknown): string | undefined => {
+  const isBuffer = data instanceof ArrayBuffer;
+  if (!isBuffer && !ArrayBuffer.isView(data)) return undefined;
+  if (!textDecoder) {
+    const Decoder = (
+      globalThis as { TextDecoder?: new (label?: string) => W3CTextDecoder }
+    ).TextDecoder;
+    if (!Decoder) return undefined;
+    textDecoder = new Decoder('utf-8');
+  }
+  return textDecoder.decode(data);
+};
+
+/**
+ * A {@link Transport} over a W3C WebSocket that is already open. Each
+ * message is sent as its own text frame at once (the W3C API offers no way
+ * to batch). Closing can only use status 1000 here, since browsers refuse
+ * other codes below 3000; the reason still names the tjstp error.
+ */
+export class W3CWebSocketTransport implements Transport {
+  readonly kind: 'ws' | 'wss';
+  readonly remoteAddress: string;
+  readonly #socket: W3CWebSocket;
+  readonly #slot = new HandlerSlot();
+  #open = true;
+  /** We started the close, so the status the peer echoes is no error. */
+  #closing = false;
+
+  constructor(socket: W3CWebSocket, url: string) {
+    this.#socket = socket;
+    this.remoteAddress = url;
+    this.kind = /^(wss|https):/i.test(url) ? 'wss' : 'ws';
+    socket.binaryType = 'arraybuffer';
+    socket.onmessage = (event) => this.#receive(event.data);
+    socket.onerror = () => {
+      // Browsers give no detail; the close event that follows carries it.
+    };
+    socket.onclose = (event) => {
+      this.#open = false;
+      const error = this.#closing
+        ? undefined
+        : closeErrorFor(event.code, event.reason);
+      this.#slot.end(error);
+    };
+  }
+
+  get open(): boolean {
+    return this.#open && this.#socket.readyState === OPEN;
+  }
+
+  send(message: string): void {
+    if (!this.open) return;
+    try {
+      this.#socket.send(message);
+    } catch (error) {
+      this.#slot.fail(error instanceof Error ? error : new Error(String(error)));
+      this.destroy();
+    }
+  }
+
+  close(code?: number): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#closing = true;
+    this.#socket.close(1000, closeStatusFor(code).reason);
+  }
+
+  /**
+   * The W3C API cannot drop a connection abruptly: this starts a close and
+   * reports the end at once instead of waiting for the close handshake.
+   */
+  destroy(): void {
+    this.#open = false;
+    this.#closing = true;
+    try {
+      this.#socket.close(1000);
+    } catch {
+      // Already closing; nothing more to do.
+    }
+    queueMicrotask(() => this.#slot.end());
+  }
+
+  bind(handler: TransportHandler): void {
+    this.#slot.bind(handler);
+  }
+
+  unbind(): void {
+    this.#slot.unbind();
+  }
+
+  #receive(data: unknown): void {
+    if (this.#slot.ended) return;
+    if (typeof data === 'string') {
+      this.#slot.message(data);
+      return;
+    }
+    const text = decodeBinary(data);
+    if (text !== undefined) {
+      this.#slot.message(text);
+      return;
+    }
+    // A Blob (binaryType ignored) or no TextDecoder: nothing sane to do.
+    this.#slot.fail(
+      new ProtocolError('Cannot decode a binary WebSocket message'),
+    );
+    this.destroy();
+  }
+}
+
+/** Options of {@link connectW3CWebSocket}. */
+export interface ConnectW3CWebSocketOptions {
+  /** The implementation to use. Default `globalThis.WebSocket`. */
+  WebSocket?: W3CWebSocketConstructor;
+  /** Milliseconds to wait for the opening handshake. */
+  timeout?: number;
+}
+
+/**
+ * Opens a WebSocket requesting the `metarhia-jstp` subprotocol and resolves
+ * once it is open. Rejects if it fails to open, times out, or the server did
+ * not select `metarhia-jstp`.
+ */
+export function connectW3CWebSocket(
+  url: string,
+  options: ConnectW3CWebSocketOptions = {},
+): Promise<W3CWebSocketTransport> {
+  const Ctor =
+    options.WebSocket ??
+    (globalThis as { WebSocket?: W3CWebSocketConstructor }).WebSocket;
+  if (!Ctor) {
+    return Promise.reject(
+      new TypeError('No WebSocket implementation: pass options.WebSocket'),
+    );
+  }
+  return new Promise<W3CWebSocketTransport>((resolve, reject) => {
+    let socket: W3CWebSocket;
+    try {
+      socket = new Ctor(url, JSTP_SUBPROTOCOL);
+    } catch (error) {
+      reject(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    let settled = false;
+    let detail = '';
+    const timer =
+      options.timeout === undefined
+        ? undefined
+        : setTimeout(() => {
+            fail(`timed out after ${options.timeout} ms`);
+            socket.close();
+          }, options.timeout);
+    const fail = (why: string): void => {
+      if (settled) return;
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      reject(new Error(`WebSocket connection to ${url} failed: ${why}`));
+    };
+    socket.onerror = (event) => {
+      // Browsers hide the cause; some implementations (`ws`) expose it.
+      const message = (event as { message?: unknown } | null)?.message;
+      if (typeof message === 'string' && message) detail = message;
+    };
+    socket.onclose = (event) => {
+      fail(detail || `closed with status ${event.code}`);
+    };
+    socket.onopen = () => {
+      if (settled) return;
+      if (socket.protocol !== JSTP_SUBPROTOCOL) {
+        fail(`server did not select the ${JSTP_SUBPROTOCOL} subprotocol`);
+        socket.close(1000, `${JSTP_SUBPROTOCOL} subprotocol required`);
+        return;
+      }
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      resolve(new W3CWebSocketTransport(socket, url));
+    };
+  });
+}

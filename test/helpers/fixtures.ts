@@ -1,0 +1,86 @@
+/**
+ * Servers and clients for tests: real sockets on 127.0.0.1, port 0, quiet
+ * logs, fast reconnects. Everything started is closed by `closeAll`.
+ */
+import {
+  Server,
+  connect,
+  silentLogger,
+  type Client,
+  type ConnectOptions,
+  type ServerOptions,
+} from '../../lib/index';
+import { createTestApp, type TestApp } from './app';
+
+export type Kind = 'tcp' | 'ws';
+export const kinds: readonly Kind[] = ['tcp', 'ws'];
+
+export interface Fixture {
+  server: Server;
+  app: TestApp;
+  url: Record<Kind, string>;
+  port: Record<Kind, number>;
+  clients: Client[];
+  connect(kind: Kind, options?: Partial<ConnectOptions>): Promise<Client>;
+  close(): Promise<void>;
+}
+
+export const fastReconnect = { initialDelay: 5, maxDelay: 50, factor: 2, jitter: 0.5 };
+
+export const startServer = async (options: Partial<ServerOptions> = {}): Promise<Fixture> => {
+  const app = createTestApp();
+  const server = new Server({ applications: [app.definition], logger: silentLogger, ...options });
+  const listeners = await server.listen({ tcp: 0, ws: 0 });
+  const url = {} as Record<Kind, string>;
+  const port = {} as Record<Kind, number>;
+  for (const listener of listeners) {
+    url[listener.kind as Kind] = listener.url;
+    port[listener.kind as Kind] = listener.port as number;
+  }
+  const clients: Client[] = [];
+  return {
+    server,
+    app,
+    url,
+    port,
+    clients,
+    async connect(kind, clientOptions = {}) {
+      const client = await connect(clientOptions.app ? url[kind] : url[kind], {
+        app: 'testApp',
+        reconnect: fastReconnect,
+        ...clientOptions,
+      });
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      for (const client of clients) client.close();
+      await server.close();
+    },
+  };
+};
+
+/** Resolves when `emitter` emits `event` (or rejects after `ms`). */
+export const once = <T extends unknown[]>(
+  emitter: { once(event: string, listener: (...args: T) => void): unknown },
+  event: string,
+  ms = 5000,
+): Promise<T> =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for "${event}"`)), ms);
+    emitter.once(event, (...args: T) => {
+      clearTimeout(timer);
+      resolve(args);
+    });
+  });
+
+export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `predicate` until true; fails after `ms`. */
+export const waitFor = async (predicate: () => boolean, ms = 5000, what = 'condition'): Promise<void> => {
+  const start = Date.now();
+  while (!predicate()) {
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
+    await delay(5);
+  }
+};

@@ -1,0 +1,102 @@
+/**
+ * A TCP proxy between client and server that tests use to break
+ * connections: kill them all (both sides see the loss), kill each after a
+ * random number of bytes (mid-message), or freeze them (the server's socket
+ * stays open and silent, like a phone that switched networks).
+ */
+import net from 'node:net';
+
+export interface ProxyOptions {
+  /** Kill each connection after this many bytes in either direction. */
+  killAfterBytes?: () => number;
+}
+
+export class Proxy {
+  readonly server: net.Server;
+  readonly #pairs = new Set<{ client: net.Socket; upstream: net.Socket; frozen: boolean }>();
+  #options: ProxyOptions = {};
+  kills = 0;
+  connections = 0;
+
+  constructor(readonly targetPort: number) {
+    this.server = net.createServer((client) => this.#accept(client));
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  set options(options: ProxyOptions) {
+    this.#options = options;
+  }
+
+  /** Destroys every live connection, both sides. */
+  killAll(): number {
+    let count = 0;
+    for (const pair of this.#pairs) {
+      if (pair.frozen) continue;
+      pair.client.destroy();
+      pair.upstream.destroy();
+      count++;
+    }
+    this.kills += count;
+    return count;
+  }
+
+  /**
+   * Stops forwarding on every live connection and cuts the client side only:
+   * the server keeps an open, silent socket.
+   */
+  freezeAll(): void {
+    for (const pair of this.#pairs) {
+      pair.frozen = true;
+      pair.client.destroy();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const pair of this.#pairs) {
+      pair.client.destroy();
+      pair.upstream.destroy();
+    }
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  #accept(client: net.Socket): void {
+    this.connections++;
+    const upstream = net.connect(this.targetPort, '127.0.0.1');
+    const pair = { client, upstream, frozen: false };
+    this.#pairs.add(pair);
+    let budget = this.#options.killAfterBytes?.() ?? Infinity;
+    const forward = (from: net.Socket, to: net.Socket): void => {
+      from.on('data', (chunk: Buffer) => {
+        if (pair.frozen) return;
+        if (chunk.length >= budget) {
+          to.write(chunk.subarray(0, budget));
+          budget = 0;
+          this.kills++;
+          pair.client.destroy();
+          pair.upstream.destroy();
+          return;
+        }
+        budget -= chunk.length;
+        to.write(chunk);
+      });
+    };
+    forward(client, upstream);
+    forward(upstream, client);
+    const drop = (): void => {
+      this.#pairs.delete(pair);
+      if (pair.frozen) return;
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', () => {}).on('close', drop);
+    upstream.on('error', () => {}).on('close', drop);
+  }
+}
