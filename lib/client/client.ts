@@ -113,6 +113,8 @@ export class Client extends TypedEmitter<ClientEvents> {
   /** Settles `open()`: only the first connection's outcome is reported there. */
   #opening: { resolve(): void; reject(error: Error): void } | null = null;
   #lastError: Error | undefined;
+  /** Identifies the newest connection attempt; older attempts' results are discarded. */
+  #attempt = 0;
 
   constructor(options: ClientOptions) {
     super();
@@ -229,9 +231,15 @@ export class Client extends TypedEmitter<ClientEvents> {
 
   #connect(): void {
     if (!this.#transition(['idle', 'waiting'], 'connecting')) return;
+    const attempt = ++this.#attempt;
     this.#factory().then(
-      (transport) => this.#onTransport(transport),
-      (error: Error) => this.#onLost(error),
+      (transport) => {
+        if (attempt === this.#attempt) this.#onTransport(transport);
+        else transport.destroy();
+      },
+      (error: Error) => {
+        if (attempt === this.#attempt) this.#onLost(error);
+      },
     );
   }
 

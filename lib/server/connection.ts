@@ -119,6 +119,7 @@ export class ServerConnection {
     this.transport.unbind();
     this.session = null;
     this.transport.close();
+    this.#host.closed(this);
   }
 
   #onText(text: string): void {
