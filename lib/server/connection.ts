@@ -118,7 +118,8 @@ export class ServerConnection {
     if (!this.transition(['ready'], 'closed')) return;
     this.transport.unbind();
     this.session = null;
-    this.transport.close();
+    // The client has moved on; a graceful close would wait on a dead peer.
+    this.transport.destroy();
     this.#host.closed(this);
   }
 

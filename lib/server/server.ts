@@ -69,6 +69,8 @@ export interface ServerOptions {
   maxMessageSize?: number;
   /** Messages queued while an asynchronous handshake runs. Default 1000. */
   maxPendingMessages?: number;
+  /** ms `close()` lets connections close gracefully before dropping them. Default 1000. */
+  closeGrace?: number;
   store?: SessionStore<ServerSession>;
   logger?: Logger;
 }
@@ -99,6 +101,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   readonly heartbeatInterval: number;
   readonly maxMessageSize: number;
   readonly maxPendingMessages: number;
+  readonly closeGrace: number;
   readonly logger: Logger;
   readonly #authenticate: Authenticate | undefined;
   readonly #connections = new Set<ServerConnection>();
@@ -115,6 +118,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     this.heartbeatInterval = options.heartbeatInterval ?? 15_000;
     this.maxMessageSize = options.maxMessageSize ?? 1024 * 1024;
     this.maxPendingMessages = options.maxPendingMessages ?? 1000;
+    this.closeGrace = options.closeGrace ?? 1000;
     this.logger = options.logger ?? consoleLogger;
     this.#authenticate = options.authenticate;
     this.#hooks = {
@@ -169,12 +173,21 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     if (this.#closing) return;
     this.#closing = true;
     const listeners = this.#listeners.splice(0);
-    const closing = listeners.map((listener) => listener.close());
+    const closing = Promise.all(listeners.map((listener) => listener.close()));
+    const transports = [...this.#connections].map((connection) => connection.transport);
     for (const connection of [...this.#connections]) {
       connection.fail(new TjstpError(ErrorCode.SERVER_CLOSING), [ErrorCode.SERVER_CLOSING]);
     }
     for (const session of [...this.sessions.values()]) this.endSession(session, SessionLossReason.CLOSED);
-    await Promise.all(closing);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.closeGrace);
+    });
+    await Promise.race([closing, grace]);
+    clearTimeout(timer);
+    // Peers that did not finish a graceful close in time are dropped.
+    for (const transport of transports) transport.destroy();
+    await closing;
   }
 
   // ConnectionHost

@@ -61,16 +61,17 @@ export const startServer = async (options: Partial<ServerOptions> = {}): Promise
 };
 
 /** Resolves when `emitter` emits `event` (or rejects after `ms`). */
-export const once = <T extends unknown[]>(
-  emitter: { once(event: string, listener: (...args: T) => void): unknown },
+export const once = <T extends unknown[] = unknown[]>(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any typed emitter
+  emitter: { once(event: string, listener: (...args: any[]) => void): unknown },
   event: string,
   ms = 5000,
 ): Promise<T> =>
   new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for "${event}"`)), ms);
-    emitter.once(event, (...args: T) => {
+    emitter.once(event, (...args: unknown[]) => {
       clearTimeout(timer);
-      resolve(args);
+      resolve(args as T);
     });
   });
 

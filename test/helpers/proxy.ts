@@ -9,12 +9,15 @@ import net from 'node:net';
 export interface ProxyOptions {
   /** Kill each connection after this many bytes in either direction. */
   killAfterBytes?: () => number;
+  /** Sees every chunk forwarded; `toServer` tells the direction. */
+  tap?: (toServer: boolean, chunk: Buffer) => void;
 }
 
 export class Proxy {
   readonly server: net.Server;
-  readonly #pairs = new Set<{ client: net.Socket; upstream: net.Socket; frozen: boolean }>();
+  readonly #pairs = new Set<{ client: net.Socket; upstream: net.Socket; frozen: boolean; stalled: boolean }>();
   #options: ProxyOptions = {};
+  readonly #frozen: net.Socket[] = [];
   kills = 0;
   connections = 0;
 
@@ -55,11 +58,18 @@ export class Proxy {
   freezeAll(): void {
     for (const pair of this.#pairs) {
       pair.frozen = true;
+      this.#frozen.push(pair.upstream);
       pair.client.destroy();
     }
   }
 
+  /** Stops forwarding on every live connection, leaving both sides open and silent. */
+  stallAll(): void {
+    for (const pair of this.#pairs) pair.stalled = true;
+  }
+
   async close(): Promise<void> {
+    for (const socket of this.#frozen) socket.destroy();
     for (const pair of this.#pairs) {
       pair.client.destroy();
       pair.upstream.destroy();
@@ -70,12 +80,13 @@ export class Proxy {
   #accept(client: net.Socket): void {
     this.connections++;
     const upstream = net.connect(this.targetPort, '127.0.0.1');
-    const pair = { client, upstream, frozen: false };
+    const pair = { client, upstream, frozen: false, stalled: false };
     this.#pairs.add(pair);
     let budget = this.#options.killAfterBytes?.() ?? Infinity;
     const forward = (from: net.Socket, to: net.Socket): void => {
       from.on('data', (chunk: Buffer) => {
-        if (pair.frozen) return;
+        if (pair.frozen || pair.stalled) return;
+        this.#options.tap?.(from === client, chunk);
         if (chunk.length >= budget) {
           to.write(chunk.subarray(0, budget));
           budget = 0;
