@@ -209,8 +209,12 @@ export class ServerConnection {
 
   #onClose(error?: Error): void {
     if (this.state === 'closed') return;
+    const session = this.session;
     this.transition(['awaiting-hello', 'authenticating', 'ready'], 'closed');
     this.#release(error);
+    // The transport rejected the peer's input (oversize, bad framing): the
+    // client would resend the same bytes after a restore, so end the session.
+    if (session && error instanceof ProtocolError) this.#host.endSession(session, SessionLossReason.PROTOCOL);
   }
 
   /** Detaches the session (it is then held for a restore) and reports the close. */

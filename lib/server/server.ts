@@ -241,12 +241,20 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
 
   async #login(connection: ServerConnection, app: Application, hello: HandshakeRequest): Promise<string> {
     if (!this.#authenticate) throw new RemoteError(ErrorCode.AUTH_FAILED);
-    const user = await this.#authenticate({
-      app,
-      strategy: hello.strategy,
-      credentials: hello.credentials,
-      remoteAddress: connection.transport.remoteAddress,
-    });
+    let user: string | null | undefined;
+    try {
+      user = await this.#authenticate({
+        app,
+        strategy: hello.strategy,
+        credentials: hello.credentials,
+        remoteAddress: connection.transport.remoteAddress,
+      });
+    } catch (error) {
+      if (error instanceof RemoteError) throw error;
+      // A broken hook must be visible to operators, not only to the client.
+      this.logger.error(`authentication hook failed (${connection.transport.remoteAddress})`, error);
+      throw new RemoteError(ErrorCode.AUTH_FAILED);
+    }
     if (typeof user !== 'string' || user.length === 0) throw new RemoteError(ErrorCode.AUTH_FAILED);
     return user;
   }

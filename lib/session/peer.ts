@@ -328,7 +328,8 @@ export class Peer {
     try {
       text = encodeCallbackOk(callId, seq, results);
     } catch (error) {
-      this.#replyError(callId, notSerializable(error));
+      this.#handlers.error(error);
+      this.#replyError(callId, new RemoteError(ErrorCode.NOT_SERIALIZABLE, 'Result is not serializable'));
       return;
     }
     this.#sendReply(text, seq);

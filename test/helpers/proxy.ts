@@ -9,6 +9,11 @@ import net from 'node:net';
 export interface ProxyOptions {
   /** Kill each connection after this many bytes in either direction. */
   killAfterBytes?: () => number;
+  /**
+   * When a byte budget runs out, the chance (0–1) that the connection is
+   * frozen (client side cut, server side left open) rather than killed.
+   */
+  freezeChance?: () => boolean;
   /** Sees every chunk forwarded; `toServer` tells the direction. */
   tap?: (toServer: boolean, chunk: Buffer) => void;
 }
@@ -91,6 +96,12 @@ export class Proxy {
           to.write(chunk.subarray(0, budget));
           budget = 0;
           this.kills++;
+          if (this.#options.freezeChance?.()) {
+            pair.frozen = true;
+            this.#frozen.push(pair.upstream);
+            pair.client.destroy();
+            return;
+          }
           pair.client.destroy();
           pair.upstream.destroy();
           return;

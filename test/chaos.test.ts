@@ -1,0 +1,152 @@
+/**
+ * Chaos: clients on TCP and on WebSocket make calls and exchange events in
+ * both directions while a proxy kills every connection after a random
+ * number of bytes — mid-message, mid-handshake, mid-replay, between a call
+ * running and its reply arriving — hundreds of times. Then everything is
+ * counted: every call ran once and was answered once, every event arrived
+ * once and in order, nothing hung.
+ *
+ * The seed is printed; rerun one with CHAOS_SEED=<seed>.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Client, type ServerSession } from '../lib/index';
+import { fastReconnect, kinds, startServer, waitFor } from './helpers/fixtures';
+import { Proxy } from './helpers/proxy';
+
+const CLIENTS = 2;
+const CALLS = 1200;
+const CONCURRENCY = 16;
+const STREAM_EVENTS = 300;
+const NOTES = 600;
+
+/** mulberry32: small, seedable, good enough to place the kills. */
+const prng = (seed: number): (() => number) => {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+interface Tally {
+  answered: Map<string, number>;
+  failed: string[];
+  ticks: Map<string, number[]>;
+}
+
+/** One client's workload: calls with bounded concurrency, notes, event streams. */
+const work = async (client: Client, name: string, random: () => number, tally: Tally): Promise<void> => {
+  client.on('event', (event) => {
+    if (event.name !== 'tick') return;
+    const [stream, n] = event.args as [string, number];
+    const list = tally.ticks.get(stream) ?? [];
+    list.push(n);
+    tally.ticks.set(stream, list);
+  });
+  let next = 0;
+  let notes = 0;
+  const worker = async (): Promise<void> => {
+    while (next < CALLS) {
+      const token = `${name}:${next++}`;
+      if (notes < NOTES && random() < 0.8) client.sendEvent('ledger', 'note', name, notes++);
+      if (next % 150 === 0) {
+        const stream = `${name}/s${next / 150}`;
+        await client.call('events', 'start', stream, STREAM_EVENTS, 0);
+      }
+      try {
+        const result = await client.call('ledger', 'record', token, random() < 0.2 ? Math.floor(random() * 4) : 0);
+        assert.equal(result, token);
+        tally.answered.set(token, (tally.answered.get(token) ?? 0) + 1);
+      } catch (error) {
+        tally.failed.push(`${token}: ${String(error)}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  while (notes < NOTES) client.sendEvent('ledger', 'note', name, notes++);
+};
+
+describe('chaos', () => {
+  for (const kind of kinds) {
+    it(`over ${kind}: connections killed at random points, then every call and event counted`, async (t) => {
+      const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1e9);
+      const random = prng(seed);
+      t.diagnostic(`seed ${seed}`);
+      const fixture = await startServer({ heartbeatInterval: 0 });
+      const notes = new Map<string, number[]>();
+      fixture.server.on('event', (_session: ServerSession, iface: string, name: string, args: unknown[]) => {
+        if (iface !== 'ledger' || name !== 'note') return;
+        const [client, n] = args as [string, number];
+        const list = notes.get(client) ?? [];
+        list.push(n);
+        notes.set(client, list);
+      });
+      const proxy = new Proxy(fixture.port[kind]);
+      const proxyPort = await proxy.listen();
+      // WS spends ~300 bytes on its upgrade before the first message.
+      const floor = kind === 'ws' ? 450 : 150;
+      // Half the cuts leave the server's socket open and silent (a network switch).
+      proxy.options = { killAfterBytes: () => floor + Math.floor(random() * 2500), freezeChance: () => random() < 0.5 };
+      const tally: Tally = { answered: new Map(), failed: [], ticks: new Map() };
+      const clients: Client[] = [];
+      const started = Date.now();
+      try {
+        for (let i = 0; i < CLIENTS; i++) {
+          let client: Client | undefined;
+          for (let attempt = 0; !client && attempt < 50; attempt++) {
+            // The very first handshake may be cut too; connect() then fails and we retry.
+            client = await connect(`${kind}://127.0.0.1:${proxyPort}`, { app: 'testApp', reconnect: fastReconnect, heartbeatInterval: 0 })
+              .catch(() => undefined);
+          }
+          assert.ok(client, 'connected through the chaos proxy');
+          clients.push(client);
+        }
+        await Promise.all(clients.map((client, i) => work(client, `${kind}${i}`, random, tally)));
+        const streams = CLIENTS * Math.floor(CALLS / 150);
+        await waitFor(
+          () => [...tally.ticks.values()].filter((list) => list.length >= STREAM_EVENTS).length >= streams &&
+            clients.every((_c, i) => (notes.get(`${kind}${i}`)?.length ?? 0) >= NOTES),
+          20_000,
+          'all events',
+        );
+      } finally {
+        proxy.options = {};
+        for (const client of clients) client.close();
+        await proxy.close();
+        await fixture.close();
+      }
+
+      const tokens = clients.flatMap((_c, i) => Array.from({ length: CALLS }, (_v, n) => `${kind}${i}:${n}`));
+      const executions = tokens.map((token) => fixture.app.executions.get(token) ?? 0);
+      const answers = tokens.map((token) => tally.answered.get(token) ?? 0);
+      const lostCalls = executions.filter((n) => n === 0).length + answers.filter((n) => n === 0).length;
+      const duplicatedCalls = executions.filter((n) => n > 1).length + answers.filter((n) => n > 1).length;
+      let events = 0;
+      let eventProblems = 0;
+      for (const list of [...tally.ticks.values(), ...notes.values()]) {
+        events += list.length;
+        const expected = list.map((_v, i) => i);
+        if (list.some((n, i) => n !== expected[i])) eventProblems++;
+      }
+      t.diagnostic(
+        `${kind}: ${proxy.kills} drops, ${tokens.length} calls, ${events} events, ` +
+        `lost ${lostCalls}, duplicated ${duplicatedCalls}, events out of order or repeated in ${eventProblems} streams, ` +
+        `${Date.now() - started} ms`,
+      );
+      assert.deepEqual(tally.failed, []);
+      assert.equal(lostCalls, 0, 'no call lost');
+      assert.equal(duplicatedCalls, 0, 'no call run or answered twice');
+      for (const [stream, list] of tally.ticks) {
+        assert.deepEqual(list, [...Array(STREAM_EVENTS).keys()], `server events of ${stream}`);
+      }
+      for (const [client, list] of notes) {
+        assert.deepEqual(list, [...Array(NOTES).keys()], `client events of ${client}`);
+      }
+      assert.ok(proxy.kills >= 100, `hundreds of drops (${proxy.kills})`);
+    });
+  }
+});
