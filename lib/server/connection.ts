@@ -61,6 +61,7 @@ export class ServerConnection {
     transport.bind({
       message: (text) => this.#onText(text),
       close: (error) => this.#onClose(error),
+      violation: (error) => this.#protocolError(error),
     });
   }
 

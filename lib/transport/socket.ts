@@ -41,6 +41,9 @@ const formatAddress = (socket: net.Socket): string => {
  * the next tick. Every socket `error` is handled: it ends in exactly one
  * `handler.close(error)`, reported when the socket's `close` event fires.
  */
+/** ms a socket closed for a violation may linger for the peer's FIN. */
+const VIOLATION_LINGER = 1000;
+
 export class SocketTransport implements Transport {
   readonly kind: SocketKind;
   readonly remoteAddress: string;
@@ -209,6 +212,18 @@ export class SocketTransport implements Transport {
 
   #fail(error: ProtocolError): void {
     this.#error ??= error;
+    const handler = this.#handler;
+    if (handler?.violation && this.#open) {
+      // Let the protocol layer say why before the connection goes.
+      handler.violation(error);
+      if (this.#open) {
+        this.destroy();
+        return;
+      }
+      // Our side is ended; a peer that keeps sending must not hold the socket.
+      setTimeout(() => this.#socket.destroy(), VIOLATION_LINGER).unref();
+      return;
+    }
     this.destroy();
   }
 
@@ -329,6 +344,8 @@ export function connectSocket(
     };
     const onError = (error: Error): void => {
       cleanup();
+      // Whatever a dying socket still emits must not crash the process.
+      socket.on('error', () => {});
       socket.destroy();
       reject(error);
     };

@@ -13,6 +13,13 @@ export interface TransportHandler {
    * error, oversize message, malformed framing) rather than an orderly close.
    */
   close(error?: Error): void;
+  /**
+   * Optional: the peer sent input the transport refuses (a message over the
+   * size limit, bad framing). Reading has stopped. The handler may send one
+   * last message explaining why and call `close()`; if it does not close,
+   * the transport is destroyed. `close(error)` follows either way.
+   */
+  violation?(error: Error): void;
 }
 
 export type TransportKind = 'tcp' | 'tls' | 'ipc' | 'ws' | 'wss';

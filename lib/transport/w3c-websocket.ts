@@ -56,6 +56,16 @@ interface W3CTextDecoder {
   decode(input: ArrayBuffer | ArrayBufferView): string;
 }
 
+/**
+ * The timer globals, typed here so that this file compiles without Node's
+ * or the DOM's type declarations (every target runtime has them).
+ */
+const timers = globalThis as unknown as {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  queueMicrotask(callback: () => void): void;
+};
+
 const OPEN = 1;
 const MAX_REASON_BYTES = 123;
 
@@ -262,6 +272,7 @@ export class W3CWebSocketTransport implements Transport {
   #open = true;
   /** We started the close, so the status the peer echoes is no error. */
   #closing = false;
+  #destroyed = false;
 
   constructor(socket: W3CWebSocket, url: string) {
     this.#socket = socket;
@@ -309,12 +320,13 @@ export class W3CWebSocketTransport implements Transport {
   destroy(): void {
     this.#open = false;
     this.#closing = true;
+    this.#destroyed = true;
     try {
       this.#socket.close(1000);
     } catch {
       // Already closing; nothing more to do.
     }
-    queueMicrotask(() => this.#slot.end());
+    timers.queueMicrotask(() => this.#slot.end());
   }
 
   bind(handler: TransportHandler): void {
@@ -326,7 +338,7 @@ export class W3CWebSocketTransport implements Transport {
   }
 
   #receive(data: unknown): void {
-    if (this.#slot.ended) return;
+    if (this.#slot.ended || this.#destroyed) return;
     if (typeof data === 'string') {
       this.#slot.message(data);
       return;
@@ -382,14 +394,14 @@ export function connectW3CWebSocket(
     const timer =
       options.timeout === undefined
         ? undefined
-        : setTimeout(() => {
+        : timers.setTimeout(() => {
             fail(`timed out after ${options.timeout} ms`);
             socket.close();
           }, options.timeout);
     const fail = (why: string): void => {
       if (settled) return;
       settled = true;
-      if (timer !== undefined) clearTimeout(timer);
+      if (timer !== undefined) timers.clearTimeout(timer);
       reject(new Error(`WebSocket connection to ${url} failed: ${why}`));
     };
     socket.onerror = (event) => {
@@ -408,7 +420,7 @@ export function connectW3CWebSocket(
         return;
       }
       settled = true;
-      if (timer !== undefined) clearTimeout(timer);
+      if (timer !== undefined) timers.clearTimeout(timer);
       resolve(new W3CWebSocketTransport(socket, url));
     };
   });

@@ -73,6 +73,7 @@ export class WebSocketTransport implements Transport {
   /** We started the close, so the status the peer echoes is no error. */
   #closing = false;
   #corked = false;
+  #destroyed = false;
 
   constructor(
     ws: WebSocket,
@@ -92,8 +93,11 @@ export class WebSocketTransport implements Transport {
       resume: () => ws.resume(),
     });
     const maxPayload = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-    // Text and binary frames alike carry UTF-8 text.
-    ws.on('message', (data) => this.#slot.message(toText(data)));
+    // Text and binary frames alike carry UTF-8 text. After `destroy` the
+    // rest of an already received chunk is not reported.
+    ws.on('message', (data) => {
+      if (!this.#destroyed) this.#slot.message(toText(data));
+    });
     ws.on('error', (error) => {
       this.#open = false;
       this.#slot.fail(toTransportError(error, maxPayload));
@@ -110,11 +114,11 @@ export class WebSocketTransport implements Transport {
   }
 
   get open(): boolean {
-    return this.#open;
+    return this.#open && this.#ws.readyState === WebSocket.OPEN;
   }
 
   send(message: string): void {
-    if (!this.#open) return;
+    if (!this.open) return;
     if (this.#socket && !this.#corked) {
       this.#corked = true;
       this.#socket.cork();
@@ -141,6 +145,7 @@ export class WebSocketTransport implements Transport {
   destroy(): void {
     this.#open = false;
     this.#closing = true;
+    this.#destroyed = true;
     this.#corked = false; // the socket is going away with its buffer
     this.#ws.terminate();
   }
@@ -170,7 +175,10 @@ export interface WebSocketServerOptions {
   server?: http.Server | https.Server;
   /** Largest accepted message in bytes. Default 1 MiB. */
   maxMessageSize?: number;
-  /** Only upgrades to this path are accepted (others get 404). */
+  /**
+   * Only upgrades to this path are handled. Others are left to the server's
+   * other `upgrade` listeners, or refused with 404 if there are none.
+   */
   path?: string;
   /** Called with each accepted connection. */
   onTransport(transport: WebSocketTransport): void;
@@ -240,7 +248,10 @@ export function createWebSocketServer(options: WebSocketServerOptions): {
       const query = url.indexOf('?');
       const pathname = query === -1 ? url : url.slice(0, query);
       if (pathname !== options.path) {
-        rejectUpgrade(socket, 404, 'Not Found\n');
+        // Another listener (another endpoint on this server) may own it.
+        if (server.listenerCount('upgrade') === 1) {
+          rejectUpgrade(socket, 404, 'Not Found\n');
+        }
         return;
       }
     }
