@@ -16,7 +16,7 @@
  * 11), pending calls fail with SessionLostError, a `sessionLost` event lets
  * the application send its state again, and a new session starts.
  */
-import { Backoff, type BackoffOptions } from './backoff';
+import { Backoff } from './backoff';
 import {
   ErrorCode,
   ProtocolError,
@@ -30,73 +30,13 @@ import {
 import { decodeMessage, encodeClose, encodeHello, type HandshakeResponse, type Message } from '../protocol/message';
 import { Heartbeat } from '../session/heartbeat';
 import { Peer } from '../session/peer';
-import type { SessionSnapshot } from '../session/state';
 import type { Transport } from '../transport/transport';
 import { TypedEmitter } from '../util/emitter';
-import { ClientApi, type ClientInterfaces } from './api';
+import { ClientApi } from './api';
+import { helloFor, readRestoreReply, readServerLimits, type ServerLimits } from './handshake';
+import type { ClientEvents, ClientOptions, ClientState, SessionTicket, TransportFactory } from './types';
 
-export type TransportFactory = () => Promise<Transport>;
-export type ClientState = 'idle' | 'connecting' | 'handshaking' | 'ready' | 'waiting' | 'closed';
-
-/** A session's persisted form: reclaim it later with `connect({ session })`. */
-export interface SessionTicket extends SessionSnapshot {
-  id: string;
-  app: string;
-  /** The server is the reference implementation. */
-  legacy: boolean;
-}
-
-export interface ClientOptions {
-  /** Application name, optionally `name@range`. */
-  app: string;
-  /** Version or semver range of the application. */
-  version?: string;
-  transport: TransportFactory;
-  /** Log in with the `login` strategy. */
-  login?: { user: string; password: string };
-  /** Any other strategy the server's authentication hook understands. */
-  auth?: { strategy: string; credentials: unknown };
-  /** Reclaim a persisted session instead of starting one. */
-  session?: SessionTicket;
-  /** Backoff between reconnects, or false to stay disconnected. */
-  reconnect?: Partial<BackoffOptions> | false;
-  /** ms to wait for the handshake reply. Default 10,000. */
-  handshakeTimeout?: number;
-  /** ms between heartbeat checks; the connection is dropped after two silent ones. Default 10,000; 0 disables. */
-  heartbeatInterval?: number;
-  /** Fail calls not answered in this many ms; 0 (default) waits as long as the session lives. */
-  callTimeout?: number;
-  /** Largest total of unacknowledged outgoing messages; beyond it calls fail with BUFFER_FULL. Default 4 MiB. */
-  maxBufferedBytes?: number;
-  ackDelay?: number;
-  ackEvery?: number;
-  /** Interfaces the server may call on this client. */
-  api?: ClientInterfaces;
-}
-
-export interface ReadyInfo {
-  /** The session continued (false: a new session started). */
-  resumed: boolean;
-  /** Messages this side retransmitted. */
-  replayed: number;
-}
-
-export interface RemoteEvent {
-  iface: string;
-  name: string;
-  args: unknown[];
-}
-
-export interface ClientEvents {
-  [event: string]: unknown[];
-  state: [state: ClientState];
-  ready: [info: ReadyInfo];
-  disconnect: [error: Error | undefined];
-  reconnecting: [attempt: number, delay: number];
-  sessionLost: [error: SessionLostError];
-  event: [event: RemoteEvent];
-  error: [error: unknown];
-}
+export type * from './types';
 
 export class Client extends TypedEmitter<ClientEvents> {
   #state: ClientState = 'idle';
@@ -113,6 +53,7 @@ export class Client extends TypedEmitter<ClientEvents> {
   /** Settles `open()`: only the first connection's outcome is reported there. */
   #opening: { resolve(): void; reject(error: Error): void } | null = null;
   #lastError: Error | undefined;
+  #serverLimits: ServerLimits | undefined;
   /** Identifies the newest connection attempt; older attempts' results are discarded. */
   #attempt = 0;
 
@@ -128,6 +69,15 @@ export class Client extends TypedEmitter<ClientEvents> {
 
   get state(): ClientState {
     return this.#state;
+  }
+
+  /**
+   * What the server advertised: how many unacknowledged bytes it holds for
+   * this session and how long it waits after a disconnect. Undefined for a
+   * reference server, which advertises nothing.
+   */
+  get serverLimits(): ServerLimits | undefined {
+    return this.#serverLimits;
   }
 
   /** The session's persisted form, or null before the first handshake. */
@@ -191,7 +141,7 @@ export class Client extends TypedEmitter<ClientEvents> {
       transport.unbind();
       if (wasReady) {
         this.#peer.flushAck();
-        transport.send(encodeClose([0]));
+        transport.send(encodeClose());
       }
       transport.close();
     }
@@ -256,12 +206,11 @@ export class Client extends TypedEmitter<ClientEvents> {
       },
     });
     const { app, version, login, auth } = this.#options;
-    this.#restoring = this.#sessionId !== null;
+    const id = this.#sessionId;
+    this.#restoring = id !== null;
     const { state, legacyPeer } = this.#peer;
-    const credentials = this.#restoring
-      ? { strategy: 'session', credentials: legacyPeer ? [this.#sessionId, state.received] : [this.#sessionId, state.lastSeq, state.received] }
-      : login ? { strategy: 'login', credentials: [login.user, login.password] } : auth;
-    transport.send(encodeHello({ app, version, ...credentials }));
+    const session = id === null ? undefined : { id, state, legacyPeer };
+    transport.send(encodeHello(helloFor({ app, version, login, auth, session })));
     this.#timer = setTimeout(() => transport.destroy(), this.#options.handshakeTimeout ?? 10_000);
   }
 
@@ -276,7 +225,7 @@ export class Client extends TypedEmitter<ClientEvents> {
       return;
     }
     if (message.kind === 'close') {
-      this.#onGoodbye(RemoteError.fromJstp(message.error));
+      if (message.error !== undefined) this.#onGoodbye(RemoteError.fromJstp(message.error));
     } else if (this.#state === 'handshaking') {
       if (message.kind === 'welcome') this.#onWelcome(transport, message);
       else this.#protocolViolation(transport, `Expected a handshake reply, got "${message.kind}"`);
@@ -293,8 +242,10 @@ export class Client extends TypedEmitter<ClientEvents> {
       return;
     }
     let replayed: number;
+    const limits = readServerLimits(message.tjstp);
+    if (limits) this.#serverLimits = limits;
     if (this.#restoring) {
-      const received = this.#readRestoreOk(message.ok);
+      const received = readRestoreReply(message.ok, this.#peer.state, this.#peer.legacyPeer);
       if (received === undefined) {
         this.#loseSession(SessionLossReason.MISMATCH);
         transport.destroy();
@@ -316,19 +267,6 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.#heartbeat.start();
     this.#settleOpen();
     this.emit('ready', { resumed: this.#restoring, replayed });
-  }
-
-  /** The server's counters, checked against ours; undefined when they cannot match. */
-  #readRestoreOk(ok: unknown): number | undefined {
-    const { state, legacyPeer } = this.#peer;
-    if (legacyPeer) {
-      return typeof ok === 'number' && Number.isSafeInteger(ok) && ok >= 0 && ok <= state.lastSeq ? ok : undefined;
-    }
-    if (!Array.isArray(ok) || ok.length !== 2) return undefined;
-    const [sent, received] = ok as unknown[];
-    if (typeof sent !== 'number' || typeof received !== 'number') return undefined;
-    if (received > state.lastSeq || received < state.acked || sent < state.received) return undefined;
-    return received;
   }
 
   #onHandshakeError(error: RemoteError): void {

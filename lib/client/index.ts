@@ -15,5 +15,6 @@ export {
 export { Backoff, defaultBackoff, type BackoffOptions } from './backoff';
 export type { ClientInterfaces, ClientMethod } from './api';
 export { connectBrowser, type BrowserConnectOptions } from './browser';
+export type { ServerLimits } from './handshake';
 export * from '../protocol/errors';
 export type { Transport, TransportHandler, TransportKind } from '../transport/transport';

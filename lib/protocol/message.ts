@@ -8,7 +8,7 @@
  * built as strings directly: the header key must come first, and building
  * the text avoids allocating an envelope object per message on the hot path.
  */
-import { ErrorCode, ProtocolError } from './errors';
+import { ProtocolError } from './errors';
 import { parseRecord, RecordSyntaxError } from './record';
 
 export interface HandshakeRequest {
@@ -68,7 +68,8 @@ export interface ControlMessage {
 
 export interface CloseMessage {
   kind: 'close';
-  error: unknown[];
+  /** Why the sender is closing; absent for an orderly goodbye. */
+  error: unknown[] | undefined;
 }
 
 export interface HeartbeatMessage {
@@ -219,7 +220,8 @@ export const toMessage = (value: unknown): Message => {
       return readHandshake(object, head, verb);
     case 'close': {
       const error = object.error;
-      return { kind, error: Array.isArray(error) ? error : [ErrorCode.PROTOCOL_ERROR] };
+      if (error !== undefined && !Array.isArray(error)) return fail('"close" error is not an array');
+      return { kind, error };
     }
     default:
       return fail(`Unknown message kind "${kind.slice(0, 40)}"`);
@@ -276,8 +278,9 @@ export const encodeCallbackError = (id: number, seq: number | undefined, error: 
 export const encodeControl = (kind: 'ping' | 'pong' | 'ack', id: number): string =>
   `{"${kind}":[${id}]}`;
 
-export const encodeClose = (error: readonly unknown[]): string =>
-  `{"close":[0],"error":${str(error)}}`;
+/** The sender's last message: why it closes, or nothing for a goodbye. */
+export const encodeClose = (error?: readonly unknown[]): string =>
+  error === undefined ? '{"close":[0]}' : `{"close":[0],"error":${str(error)}}`;
 
 export interface HelloOptions {
   app: string;

@@ -83,6 +83,8 @@ export class Peer {
   #unacknowledged = 0;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #ended = false;
+  /** A ping is out to solicit an acknowledgement; cleared by its pong. */
+  #soliciting = false;
   /** Whether anything arrived since the heartbeat last looked. */
   heard = false;
 
@@ -123,6 +125,7 @@ export class Peer {
   /** Forgets the transport; sends are buffered until the next attach. */
   detach(): void {
     this.#transport = null;
+    this.#soliciting = false;
     this.#clearAckTimer();
   }
 
@@ -150,6 +153,11 @@ export class Peer {
         this.#write(encodeControl('pong', message.id));
         return;
       case 'pong':
+        this.#soliciting = false;
+        if (this.state.isOwnId(message.id) || message.id === 0) {
+          this.state.acknowledge(Math.abs(message.id));
+        }
+        return;
       case 'ack':
         if (this.state.isOwnId(message.id) || message.id === 0) {
           this.state.acknowledge(Math.abs(message.id));
@@ -249,9 +257,17 @@ export class Peer {
   #record(text: string): void {
     const overflow = this.#wouldOverflow(text);
     const seq = Math.abs(this.state.nextId());
-    this.state.outbox.push(seq, text);
+    const { outbox } = this.state;
+    outbox.push(seq, text);
     this.#write(text);
-    if (overflow) this.#handlers.overflow();
+    if (overflow) {
+      this.#handlers.overflow();
+    } else if (outbox.bytes * 2 > this.#options.maxBufferedBytes && !this.#soliciting && this.#transport !== null) {
+      // A reference peer acknowledges only by answering pings: ask before
+      // the outbox fills. A tjstp peer acknowledges long before this.
+      this.#soliciting = true;
+      this.ping();
+    }
   }
 
   #write(text: string): void {

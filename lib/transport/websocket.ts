@@ -17,12 +17,8 @@ import {
   Transport,
   TransportHandler,
 } from './transport';
-import {
-  HandlerSlot,
-  JSTP_SUBPROTOCOL,
-  closeErrorFor,
-  closeStatusFor,
-} from './w3c-websocket';
+import { HandlerSlot } from './handler-slot';
+import { JSTP_SUBPROTOCOL, closeErrorFor, closeStatusFor } from './w3c-websocket';
 
 /** Options of {@link WebSocketTransport}. */
 export interface WebSocketTransportOptions {

@@ -1,0 +1,65 @@
+/**
+ * The client's half of the handshake rules: what hello to send, and whether
+ * the server's answer to a restore can be trusted. Kept apart from the
+ * client's state machine so each can be read on its own.
+ */
+import type { HelloOptions } from '../protocol/message';
+import type { SessionState } from '../session/state';
+
+/** What a tjstp server tells the client about its session limits. */
+export interface ServerLimits {
+  /** Unacknowledged bytes the server holds for the session. */
+  maxBufferedBytes: number;
+  /** ms the server holds a detached session. */
+  holdTime: number;
+}
+
+export interface HelloInput {
+  app: string;
+  version: string | undefined;
+  login: { user: string; password: string } | undefined;
+  auth: { strategy: string; credentials: unknown } | undefined;
+  /** Set when resuming. */
+  session: { id: string; state: SessionState; legacyPeer: boolean } | undefined;
+}
+
+/**
+ * A restore carries `[id, sent, received]` to a tjstp server and the
+ * reference's `[id, received]` to a legacy one; otherwise login, a custom
+ * strategy, or anonymous.
+ */
+export const helloFor = ({ app, version, login, auth, session }: HelloInput): HelloOptions => {
+  if (session) {
+    const { id, state, legacyPeer } = session;
+    const credentials = legacyPeer ? [id, state.received] : [id, state.lastSeq, state.received];
+    return { app, version, strategy: 'session', credentials };
+  }
+  if (login) return { app, version, strategy: 'login', credentials: [login.user, login.password] };
+  return { app, version, ...auth };
+};
+
+const isCount = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
+/**
+ * The server's `received` from a restore reply, checked against our
+ * counters: it cannot have received more than we sent nor less than it
+ * acknowledged, and cannot have sent less than we accepted. Undefined when
+ * they cannot match: the session is then unusable.
+ */
+export const readRestoreReply = (ok: unknown, state: SessionState, legacyPeer: boolean): number | undefined => {
+  if (legacyPeer) return isCount(ok) && ok <= state.lastSeq ? ok : undefined;
+  if (!Array.isArray(ok) || ok.length !== 2) return undefined;
+  const [sent, received] = ok as unknown[];
+  if (!isCount(sent) || !isCount(received)) return undefined;
+  if (received > state.lastSeq || received < state.acked || sent < state.received) return undefined;
+  return received;
+};
+
+/** The limits in a welcome's `tjstp` extension, if the server sent them. */
+export const readServerLimits = (extension: Record<string, unknown> | undefined): ServerLimits | undefined => {
+  if (!extension) return undefined;
+  const { maxBufferedBytes, holdTime } = extension;
+  if (!isCount(maxBufferedBytes) || !isCount(holdTime)) return undefined;
+  return { maxBufferedBytes, holdTime };
+};

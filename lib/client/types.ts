@@ -1,0 +1,72 @@
+/**
+ * The client's public types: options, the persisted session ticket, and
+ * the events it emits.
+ */
+import type { BackoffOptions } from './backoff';
+import type { SessionLostError } from '../protocol/errors';
+import type { SessionSnapshot } from '../session/state';
+import type { Transport } from '../transport/transport';
+import type { ClientInterfaces } from './api';
+
+export type TransportFactory = () => Promise<Transport>;
+export type ClientState = 'idle' | 'connecting' | 'handshaking' | 'ready' | 'waiting' | 'closed';
+
+/** A session's persisted form: reclaim it later with `connect({ session })`. */
+export interface SessionTicket extends SessionSnapshot {
+  id: string;
+  app: string;
+  /** The server is the reference implementation. */
+  legacy: boolean;
+}
+
+export interface ClientOptions {
+  /** Application name, optionally `name@range`. */
+  app: string;
+  /** Version or semver range of the application. */
+  version?: string;
+  transport: TransportFactory;
+  /** Log in with the `login` strategy. */
+  login?: { user: string; password: string };
+  /** Any other strategy the server's authentication hook understands. */
+  auth?: { strategy: string; credentials: unknown };
+  /** Reclaim a persisted session instead of starting one. */
+  session?: SessionTicket;
+  /** Backoff between reconnects, or false to stay disconnected. */
+  reconnect?: Partial<BackoffOptions> | false;
+  /** ms to wait for the handshake reply. Default 10,000. */
+  handshakeTimeout?: number;
+  /** ms between heartbeat checks; the connection is dropped after two silent ones. Default 10,000; 0 disables. */
+  heartbeatInterval?: number;
+  /** Fail calls not answered in this many ms; 0 (default) waits as long as the session lives. */
+  callTimeout?: number;
+  /** Largest total of unacknowledged outgoing messages; beyond it calls fail with BUFFER_FULL. Default 4 MiB. */
+  maxBufferedBytes?: number;
+  ackDelay?: number;
+  ackEvery?: number;
+  /** Interfaces the server may call on this client. */
+  api?: ClientInterfaces;
+}
+
+export interface ReadyInfo {
+  /** The session continued (false: a new session started). */
+  resumed: boolean;
+  /** Messages this side retransmitted. */
+  replayed: number;
+}
+
+export interface RemoteEvent {
+  iface: string;
+  name: string;
+  args: unknown[];
+}
+
+export interface ClientEvents {
+  [event: string]: unknown[];
+  state: [state: ClientState];
+  ready: [info: ReadyInfo];
+  disconnect: [error: Error | undefined];
+  reconnecting: [attempt: number, delay: number];
+  sessionLost: [error: SessionLostError];
+  event: [event: RemoteEvent];
+  error: [error: unknown];
+}
