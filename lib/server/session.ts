@@ -121,6 +121,15 @@ export class ServerSession {
     return this.peer.transport;
   }
 
+  /**
+   * Calls a method the client exposes (its `api` option); resolves to the
+   * first result. Like every message, the call survives reconnects.
+   */
+  async call(iface: string, method: string, ...args: unknown[]): Promise<unknown> {
+    const results = await this.peer.call(iface, method, args);
+    return results[0];
+  }
+
   /** Sends an event to this session; buffered while it is detached. */
   emit(iface: string, name: string, args: readonly unknown[]): void {
     if (!this.ended) this.peer.emitEvent(iface, name, args);

@@ -193,6 +193,20 @@ describe('Peer (session engine)', () => {
     );
   });
 
+  it('asks a quiet peer for an acknowledgement before its outbox fills', () => {
+    const peer = new Peer({ role: 'server', handlers: handlers({}), maxBufferedBytes: 1000, ackDelay: 1, ackEvery: 1, callTimeout: 0 });
+    const link = new Link();
+    peer.attach(link, 0);
+    for (let i = 0; i < 12; i++) peer.emitEvent('e', 'x', ['.'.repeat(20)]);
+    const pings = link.queue.filter((text) => text.startsWith('{"ping"'));
+    assert.equal(pings.length, 1, 'one ping once past half the limit, not one per message');
+    const ping = decodeMessage(pings[0] as string);
+    assert.equal(ping.kind, 'ping');
+    // A reference peer answers with a pong echoing the id: that acknowledges everything.
+    peer.receive({ kind: 'pong', id: (ping as { id: number }).id });
+    assert.ok(peer.state.outbox.size < 12, 'the pong acknowledged what came before the ping');
+  });
+
   it('numbers its messages without ever reusing an id', async () => {
     const peer = new Peer({
       role: 'server',

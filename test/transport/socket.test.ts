@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -16,6 +15,7 @@ import {
 } from '../../lib/transport/socket';
 import type { Transport } from '../../lib/transport/transport';
 import { Recorder, delay, poll } from '../helpers/recorder';
+import { makeCertificate } from '../helpers/certificate';
 
 /** A plain net server whose sockets are all destroyed on test end. */
 const listenRaw = async (
@@ -335,35 +335,6 @@ describe('SocketTransport over IPC', { timeout: 20_000 }, () => {
     }
   });
 });
-
-const makeCertificate = (): { key: string; cert: string } | undefined => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-cert-'));
-  try {
-    const keyFile = path.join(dir, 'key.pem');
-    const certFile = path.join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-        '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1',
-        '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    return {
-      key: fs.readFileSync(keyFile, 'utf8'),
-      cert: fs.readFileSync(certFile, 'utf8'),
-    };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-};
 
 describe('SocketTransport over TLS', { timeout: 20_000 }, () => {
   const credentials = makeCertificate();
