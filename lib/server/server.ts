@@ -278,7 +278,9 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     }
     clearTimeout(session.expiryTimer);
     const { state } = session.peer;
-    const ok = request.sent === undefined ? state.received : [state.lastSeq, state.received];
+    const ok = request.sent === undefined
+      ? legacyReceived(session, received)
+      : [state.lastSeq, state.received];
     connection.transport.send(encodeWelcome(ok, request.sent === undefined ? undefined : welcomeExtension(this.limits)));
     const replayed = this.#attach(connection, session, received);
     this.emit('resume', session, replayed);
@@ -292,5 +294,18 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     return session.peer.attach(connection.transport, received);
   }
 }
+
+/**
+ * What to tell a reference client we received. It fails every pending call
+ * up to that number as lost (ERR_CALLBACK_LOST) and resends what follows.
+ * So report just below its oldest call still unanswered (running here, or
+ * answered by a reply it may not have): it keeps waiting for those, resends
+ * them — they are dropped here as duplicates — and gets the buffered reply.
+ */
+const legacyReceived = (session: ServerSession, received: number): number => {
+  const { state } = session.peer;
+  const oldest = session.peer.oldestUnansweredCall(received);
+  return oldest === undefined ? state.received : Math.min(state.received, oldest - 1);
+};
 
 export { Application, type ApplicationDefinition };

@@ -70,6 +70,9 @@ interface Pending {
 const notSerializable = (error: unknown): TjstpError =>
   new TjstpError(ErrorCode.NOT_SERIALIZABLE, `Value is not serializable: ${(error as Error).message}`, { cause: error });
 
+/** How every reply this side sends begins; the call id follows. */
+const CALLBACK_PREFIX = '{"callback":[';
+
 const isThenable = (value: unknown): value is PromiseLike<unknown[]> =>
   typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 
@@ -83,6 +86,8 @@ export class Peer {
   #unacknowledged = 0;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #ended = false;
+  /** Ids of incoming calls whose (asynchronous) methods are still running. */
+  readonly #running = new Set<number>();
   /** A ping is out to solicit an acknowledgement; cleared by its pong. */
   #soliciting = false;
   /** Whether anything arrived since the heartbeat last looked. */
@@ -193,6 +198,21 @@ export class Peer {
   /** Sends a heartbeat ping; its pong acknowledges everything sent so far. */
   ping(): void {
     this.#write(encodeControl('ping', this.state.sign * this.state.lastSeq));
+  }
+
+  /**
+   * The lowest id (unsigned) of the peer's calls that it may not have had
+   * an answer to: still running here, or answered by a reply with a
+   * sequence number above `afterSeq`. Undefined when there is none.
+   */
+  oldestUnansweredCall(afterSeq: number): number | undefined {
+    let oldest = Infinity;
+    for (const id of this.#running) oldest = Math.min(oldest, Math.abs(id));
+    for (const [seq, text] of this.state.outbox.entries()) {
+      if (seq <= afterSeq || !text.startsWith(CALLBACK_PREFIX)) continue;
+      oldest = Math.min(oldest, Math.abs(Number.parseInt(text.slice(CALLBACK_PREFIX.length), 10)));
+    }
+    return oldest === Infinity ? undefined : oldest;
   }
 
   /** Acknowledges at once what has arrived (e.g. before a planned close). */
@@ -322,9 +342,17 @@ export class Peer {
       return;
     }
     if (isThenable(result)) {
+      const { id } = message;
+      this.#running.add(id);
       result.then(
-        (results) => this.#reply(message.id, results),
-        (error: unknown) => this.#replyError(message.id, error),
+        (results) => {
+          this.#running.delete(id);
+          this.#reply(id, results);
+        },
+        (error: unknown) => {
+          this.#running.delete(id);
+          this.#replyError(id, error);
+        },
       );
     } else {
       this.#reply(message.id, result);

@@ -89,6 +89,9 @@ describe('server session restore', () => {
         const { client, id } = await session(kind);
         await rawCall(client, 1, 'calc', 'add', [1, 2]);
         await rawCall(client, 2, 'calc', 'add', [3, 4]);
+        // A reference client acknowledges replies only by answering pings.
+        client.send('{"pong":[-2]}');
+        await delay(20);
         client.destroy();
         await client.waitClose();
         const { client: next, reply } = await restore(kind, [id, 0]);
@@ -97,6 +100,24 @@ describe('server session restore', () => {
         assert.equal(reply.tjstp, undefined, 'the reference form gets the reference reply');
         assert.match(next.texts[0] as string, /^\{"handshake":\[0\],"ok":2\}$/);
         assert.deepEqual((await rawCall(next, 3, 'calc', 'add', [5, 6])).ok, [11]);
+      });
+
+      it('tells a reference client it received less, so unanswered calls are not lost', async () => {
+        const { client, id } = await session(kind);
+        await rawCall(client, 1, 'calc', 'add', [1, 2]);
+        client.send(JSON.stringify({ call: [2, 'calc'], slowEcho: ['late', 60] }));
+        await delay(10);
+        client.destroy();
+        // Call 1's reply went out but was never acknowledged; call 2 is still running.
+        const { client: next, reply } = await restore(kind, [id, 0]);
+        assert.equal(reply.ok, 0, 'a reference client fails pending calls up to ok with ERR_CALLBACK_LOST');
+        // It resends calls 1 and 2: duplicates, dropped; the replies come from the buffer.
+        next.send(JSON.stringify({ call: [1, 'calc'], add: [1, 2] }));
+        next.send(JSON.stringify({ call: [2, 'calc'], slowEcho: ['late', 60] }));
+        assert.deepEqual((await next.waitMessage(isCallback(1))).ok, [3]);
+        assert.deepEqual((await next.waitMessage(isCallback(2))).ok, ['late']);
+        await delay(100);
+        assert.equal(next.messages.filter(isCallback(2)).length, 1, 'answered once: the resent call did not run again');
       });
 
       it('retransmits a reply lost with the connection, with its original callback id, once', async () => {
