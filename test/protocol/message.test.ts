@@ -28,6 +28,8 @@ describe('decodeMessage', () => {
     ['{"callback":[2],"ok":[5]}', { kind: 'callback', id: 2, seq: undefined, ok: [5], error: undefined }],
     ['{"callback":[2,-7],"ok":[]}', { kind: 'callback', id: 2, seq: -7, ok: [], error: undefined }],
     ["{callback:[6],error:[14]}", { kind: 'callback', id: 6, seq: undefined, ok: undefined, error: [14] }],
+    ['{callback:[6],error:-1}', { kind: 'callback', id: 6, seq: undefined, ok: undefined, error: [-1] }],
+    ["{callback:[7],ok:[1,,3,undefined]}", { kind: 'callback', id: 7, seq: undefined, ok: [1, undefined, 3, undefined], error: undefined }],
     ["{event:[-1,'calc'],tick:['A',0]}", { kind: 'event', id: -1, iface: 'calc', name: 'tick', args: ['A', 0] }],
     ["{inspect:[1,'calc']}", { kind: 'inspect', id: 1, iface: 'calc' }],
     ['{ping:[-11]}', { kind: 'ping', id: -11 }],
