@@ -54,6 +54,9 @@ const load = (): Jstp => {
 
 export const jstp: Jstp = load();
 
+/** Errors reference connections emitted (socket resets from killed connections). */
+export const referenceErrors: unknown[] = [];
+
 /** Reconnects after 20 ms instead of the reference's 1–2 s, until closed. */
 export const fastReconnector = (connection: ReferenceConnection, reconnect: (callback: (error?: unknown) => void) => void): void => {
   setTimeout(() => {
@@ -83,6 +86,10 @@ export const connectReference = (
     };
     if (options.heartbeatInterval) client.heartbeatInterval = options.heartbeatInterval;
     const done = (error: any, connection: ReferenceConnection): void => {
+      // A reference Connection re-emits socket errors (ECONNRESET when a test
+      // kills its connection) as 'error'; unheard, that would be an uncaught
+      // exception. Its own tests listen the same way.
+      connection?.on('error', (socketError: unknown) => referenceErrors.push(socketError));
       if (error) reject(error instanceof Error ? error : Object.assign(new Error(`reference error ${String(error.code ?? error)}`), { code: error.code ?? error }));
       else resolve(connection);
     };
