@@ -68,6 +68,10 @@ for (const kind of kinds) {
       };
       const options = { applications: [application], authPolicy, heartbeatInterval: 40 };
       server = kind === 'tcp' ? jstp.net.createServer(options) : jstp.ws.createServer(options);
+      // Its connections re-emit socket resets (from killed connections) as 'error'.
+      const quiet = (connection: ReferenceConnection): void => connection.on('error', () => {});
+      server.on('connect', quiet);
+      server.on('reconnect', quiet);
       await new Promise<void>((resolve) => server.listen(0, resolve));
       port = server.address().port;
     });
