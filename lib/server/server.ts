@@ -71,6 +71,8 @@ export interface ServerOptions {
   maxPendingMessages?: number;
   /** ms `close()` lets connections close gracefully before dropping them. Default 1000. */
   closeGrace?: number;
+  /** ms `close()` waits for calls in flight to finish. Default 10,000. */
+  drainTimeout?: number;
   store?: SessionStore<ServerSession>;
   logger?: Logger;
 }
@@ -102,6 +104,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   readonly maxMessageSize: number;
   readonly maxPendingMessages: number;
   readonly closeGrace: number;
+  readonly drainTimeout: number;
   readonly logger: Logger;
   readonly #authenticate: Authenticate | undefined;
   readonly #connections = new Set<ServerConnection>();
@@ -119,10 +122,15 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     this.maxMessageSize = options.maxMessageSize ?? 1024 * 1024;
     this.maxPendingMessages = options.maxPendingMessages ?? 1000;
     this.closeGrace = options.closeGrace ?? 1000;
+    this.drainTimeout = options.drainTimeout ?? 10_000;
     this.logger = options.logger ?? consoleLogger;
     this.#authenticate = options.authenticate;
     this.#hooks = {
-      invoke: (session, iface, method, args) => session.app.invoke(session.context, iface, method, args),
+      invoke: (session, iface, method, args) => {
+        // While draining, only calls already running may finish.
+        if (this.#closing) throw new RemoteError(ErrorCode.SERVER_CLOSING);
+        return session.app.invoke(session.context, iface, method, args);
+      },
       event: (session, iface, name, args) => this.emit('event', session, iface, name, args),
       overflow: (session) => this.endSession(session, SessionLossReason.OVERFLOW),
       error: (session, error) => this.logger.error(`${session.label}: method failed`, error),
@@ -166,14 +174,17 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   }
 
   /**
-   * Stops accepting, tells connected clients the server is going away and
-   * closes. Sessions are dropped (the in-memory store does not survive).
+   * Shuts down gracefully: stops accepting connections, answers new calls
+   * with code 23, lets calls in flight finish (up to `drainTimeout`), then
+   * tells connected clients the server is going away and closes. Sessions
+   * are dropped (the in-memory store does not survive a restart).
    */
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
     const listeners = this.#listeners.splice(0);
     const closing = Promise.all(listeners.map((listener) => listener.close()));
+    await this.#drain();
     const transports = [...this.#connections].map((connection) => connection.transport);
     for (const connection of [...this.#connections]) {
       connection.fail(new TjstpError(ErrorCode.SERVER_CLOSING), [ErrorCode.SERVER_CLOSING]);
@@ -188,6 +199,23 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     // Peers that did not finish a graceful close in time are dropped.
     for (const transport of transports) transport.destroy();
     await closing;
+  }
+
+  /** Resolves once no method is running (or the drain timeout passed). */
+  async #drain(): Promise<void> {
+    const deadline = Date.now() + this.drainTimeout;
+    const running = (): number => {
+      let count = 0;
+      for (const session of this.sessions.values()) count += session.peer.runningCount;
+      return count;
+    };
+    while (running() > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const left = running();
+    if (left > 0) this.logger.warn(`closing with ${left} call(s) still running after ${this.drainTimeout} ms`);
+    // Replies written in the last tick leave before the goodbye.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   // ConnectionHost

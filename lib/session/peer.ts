@@ -108,6 +108,11 @@ export class Peer {
     return this.#pending.size;
   }
 
+  /** Incoming calls whose asynchronous methods have not finished yet. */
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
   /**
    * Binds a transport after a successful handshake. `peerReceived` is what
    * the peer reported receiving; everything after it is retransmitted, in
