@@ -17,11 +17,29 @@ export {
 export {
   Application,
   ApplicationRegistry,
+  type Access,
   type ApplicationDefinition,
+  type ApplicationHost,
+  type ApplicationOptions,
+  type EventHandler,
+  type Hook,
+  type HookApi,
   type Interface,
+  type JsonSchema,
   type Method,
   type MethodContext,
+  type MethodDefinition,
+  type MethodDescription,
+  type SessionContext,
 } from './server/application';
+export {
+  LoadError,
+  loadApplications,
+  type LoadOptions,
+  type LoadedApplications,
+  type WatchReport,
+} from './server/loader/index';
+export { Channels } from './server/channels';
 export type { Listener, ListenOptions, SecureListenOptions } from './server/listeners';
 export { ServerSession, defaultSessionLimits, type SessionLimits } from './server/session';
 export { MemorySessionStore, type SessionStore, type ServerSessionRecord } from './server/session-store';

@@ -54,6 +54,8 @@ export class Client extends TypedEmitter<ClientEvents> {
   #opening: { resolve(): void; reject(error: Error): void } | null = null;
   #lastError: Error | undefined;
   #serverLimits: ServerLimits | undefined;
+  /** The session was just lost: start the new one without a backoff delay. */
+  #sessionLost = false;
   /** Identifies the newest connection attempt; older attempts' results are discarded. */
   #attempt = 0;
 
@@ -242,6 +244,7 @@ export class Client extends TypedEmitter<ClientEvents> {
       return;
     }
     let replayed: number;
+    let peerReplayed: number | undefined;
     const limits = readServerLimits(message.tjstp);
     if (limits) this.#serverLimits = limits;
     if (this.#restoring) {
@@ -251,6 +254,9 @@ export class Client extends TypedEmitter<ClientEvents> {
         transport.destroy();
         return;
       }
+      // The server resends what it sent after what we reported receiving.
+      const sent = Array.isArray(message.ok) ? (message.ok[0] as number) : undefined;
+      if (sent !== undefined) peerReplayed = Math.max(0, sent - this.#peer.state.received);
       replayed = this.#peer.attach(transport, received);
     } else {
       if (typeof message.ok !== 'string' || message.ok.length === 0) {
@@ -266,7 +272,7 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.#heartbeat = new Heartbeat(this.#peer, this.#options.heartbeatInterval ?? 10_000, () => transport.destroy());
     this.#heartbeat.start();
     this.#settleOpen();
-    this.emit('ready', { resumed: this.#restoring, replayed });
+    this.emit('ready', { resumed: this.#restoring, replayed, peerReplayed });
   }
 
   #onHandshakeError(error: RemoteError): void {
@@ -308,6 +314,7 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.#peer.end(error);
     this.#peer = this.#newPeer();
     this.#sessionId = null;
+    this.#sessionLost = true;
     this.emit('sessionLost', error);
   }
 
@@ -344,9 +351,10 @@ export class Client extends TypedEmitter<ClientEvents> {
       return;
     }
     // After a session loss, start the new session at once.
-    const delay = this.#sessionId === null && wasReady ? 0 : this.#backoff.next();
+    const delay = this.#sessionLost ? 0 : this.#backoff.next();
+    this.#sessionLost = false;
     if (!this.#transition(['connecting', 'handshaking', 'ready'], 'waiting')) return;
-    this.emit('reconnecting', this.#backoff.attempt, delay);
+    this.emit('reconnecting', this.#backoff.attempt, delay, cause);
     this.#timer = setTimeout(() => this.#connect(), delay);
   }
 

@@ -52,6 +52,8 @@ export interface ReadyInfo {
   resumed: boolean;
   /** Messages this side retransmitted. */
   replayed: number;
+  /** Messages the server retransmitted (a tjstp server's resume only). */
+  peerReplayed: number | undefined;
 }
 
 export interface RemoteEvent {
@@ -65,7 +67,8 @@ export interface ClientEvents {
   state: [state: ClientState];
   ready: [info: ReadyInfo];
   disconnect: [error: Error | undefined];
-  reconnecting: [attempt: number, delay: number];
+  /** A reconnection attempt is scheduled; `error` is why the last one ended. */
+  reconnecting: [attempt: number, delay: number, error: Error | undefined];
   sessionLost: [error: SessionLostError];
   event: [event: RemoteEvent];
   error: [error: unknown];

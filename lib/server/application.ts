@@ -1,15 +1,22 @@
 /**
  * An application as the engine sees it: named, versioned interfaces of
  * methods. Methods get an explicit context and their arguments, never
- * ambient globals, and may return a value or a promise. (Loading
- * applications from `applications/` is the loader's job; this is the shape
- * it produces.)
+ * ambient globals, and may return a value or a promise. A method is a plain
+ * function or a {@link MethodDefinition} with access, timeout and JSON
+ * Schemas. Loading applications from `applications/` is the loader's job
+ * (`./loader`); this is the live object sessions hold, which a hot reload
+ * updates in place ({@link Application.replace}).
  */
 import semver from 'semver';
 import { ErrorCode, RemoteError } from '../protocol/errors';
+import { BUILTIN_INTERFACE, compileApplication, type CompiledApplication } from './loader/compile';
+import type { JsonSchema } from './loader/schema';
+import type { Logger } from './server';
 
-/** What a method can see of the session that called it. */
-export interface MethodContext {
+export type { JsonSchema };
+
+/** What the session gives a call: the engine builds it (`ServerSession.context`). */
+export interface SessionContext {
   /** The session's public label (a hash prefix; never the session id). */
   readonly sessionLabel: string;
   /** Who logged in, or null for an anonymous session. */
@@ -20,75 +27,298 @@ export interface MethodContext {
   emit(iface: string, name: string, ...args: unknown[]): void;
   /** Sends an event to every session of this application. */
   broadcast(iface: string, name: string, ...args: unknown[]): void;
+  /** Adds this session to a channel (a room); it stays a member across reconnects. */
+  join(channel: string): void;
+  /** Removes this session from a channel. */
+  leave(channel: string): void;
+  /** Sends an event to every session in a channel of this application; returns how many. */
+  publish(channel: string, iface: string, name: string, ...args: unknown[]): number;
+  /** The channels this session is a member of. */
+  readonly channels: readonly string[];
+}
+
+/** What a method (or event handler) can see: the session's context and the application's config. */
+export interface MethodContext extends SessionContext {
+  /** The application's `config` (from application.json). */
+  readonly config: Readonly<Record<string, unknown>>;
 }
 
 /**
  * A method: the context first, then the call's arguments. `never[]` accepts
- * any declared parameter list; the caller's arguments are not checked here
- * (per-method schemas are the loader's), and arity is never used to reject
- * a call, unlike the reference.
+ * any declared parameter list; arity is never used to reject a call, unlike
+ * the reference (declare `parameters` to check the arguments).
  */
 export type Method = (context: MethodContext, ...args: never[]) => unknown;
 
-export type Interface = Readonly<Record<string, Method>>;
+/** `public`: any session; `user`: only sessions that logged in. */
+export type Access = 'public' | 'user';
+
+/** A method with its contract; the default export of a method file. */
+export interface MethodDefinition {
+  handler: Method;
+  /** Default `public`. A `user` method called anonymously answers `[11, 'Log in to call iface.method']`. */
+  access?: Access;
+  /** ms. A call still running after it answers `[24, 'iface.method timed out after N ms']`; its late result is dropped. */
+  timeout?: number;
+  /**
+   * One JSON Schema per positional argument. `title` names the argument in
+   * errors; `default` makes it optional (the handler gets a copy of it).
+   * Extra arguments are refused. Invalid ones answer 17, saying which and why.
+   */
+  parameters?: readonly JsonSchema[];
+  /** The result's schema. An invalid result answers `[16]` and is logged. */
+  returns?: JsonSchema;
+  description?: string;
+}
+
+/** What `$tjstp.describe` tells clients about a method. */
+export interface MethodDescription {
+  access: Access;
+  parameters?: readonly JsonSchema[];
+  returns?: JsonSchema;
+  description?: string;
+}
+
+export type Interface = Readonly<Record<string, Method | MethodDefinition>>;
+
+/** Handles an event a client sent (`events/<iface>/<name>`). */
+export type EventHandler = (context: MethodContext, ...args: never[]) => unknown;
+
+/** What start and stop hooks receive. */
+export interface HookApi {
+  readonly name: string;
+  readonly version: string;
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Sends an event to every session of this application version's name. */
+  broadcast(iface: string, name: string, ...args: unknown[]): void;
+  readonly log: Logger;
+}
+
+export type Hook = (app: HookApi) => unknown;
 
 export interface ApplicationDefinition {
   name: string;
   /** Semver version; defaults to 1.0.0. */
   version?: string;
+  description?: string;
+  config?: Readonly<Record<string, unknown>>;
   api: Readonly<Record<string, Interface>>;
+  events?: Readonly<Record<string, Readonly<Record<string, EventHandler>>>>;
+  start?: Hook;
+  stop?: Hook;
+}
+
+/** What hooks need of the server: `Server` itself fits. */
+export interface ApplicationHost {
+  broadcast(app: string, iface: string, name: string, args: readonly unknown[]): number;
+  readonly logger: Logger;
+}
+
+export interface ApplicationOptions {
+  /**
+   * Failures no reply reports: event handlers that throw, calls failing or
+   * timing out after their timeout answered. Default: the host's logger
+   * once started, else `console.error`.
+   */
+  onError?(error: Error): void;
 }
 
 export class Application {
   readonly name: string;
   readonly version: string;
-  readonly #api: ReadonlyMap<string, ReadonlyMap<string, Method>>;
+  #compiled: CompiledApplication;
+  readonly #onError: ((error: Error) => void) | undefined;
+  /** Contexts with `config`, one per session context, made on first use. */
+  #contexts = new WeakMap<SessionContext, MethodContext>();
+  #host: ApplicationHost | undefined;
+  #started = false;
 
-  constructor(definition: ApplicationDefinition) {
+  constructor(definition: ApplicationDefinition, options: ApplicationOptions = {}) {
     const version = definition.version ?? '1.0.0';
     if (!semver.valid(version)) {
       throw new TypeError(`Application ${definition.name}: invalid version "${version}"`);
     }
     this.name = definition.name;
     this.version = version;
-    const api = new Map<string, Map<string, Method>>();
-    for (const [iface, methods] of Object.entries(definition.api)) {
-      const table = new Map<string, Method>();
-      for (const [name, method] of Object.entries(methods)) {
-        if (typeof method === 'function') table.set(name, method);
-      }
-      api.set(iface, table);
-    }
-    this.#api = api;
+    this.#onError = options.onError;
+    this.#compiled = this.#compile(definition);
+  }
+
+  get config(): Readonly<Record<string, unknown>> {
+    return this.#compiled.config;
+  }
+
+  get description(): string | undefined {
+    return this.#compiled.description;
   }
 
   /** Method names of an interface, for `inspect`. */
   methods(iface: string): readonly string[] | undefined {
-    const table = this.#api.get(iface);
+    if (iface === BUILTIN_INTERFACE) return Object.keys(builtins);
+    const table = this.#compiled.api.get(iface);
     return table ? [...table.keys()] : undefined;
   }
 
   interfaces(): readonly string[] {
-    return [...this.#api.keys()];
+    return [...this.#compiled.api.keys()];
+  }
+
+  /** Every interface's methods with their contracts, or one interface's. */
+  describe(iface?: string): Record<string, Record<string, MethodDescription>> {
+    const names = iface === undefined ? this.interfaces() : [iface];
+    const result: Record<string, Record<string, MethodDescription>> = {};
+    for (const name of names) {
+      const table = this.#compiled.api.get(name);
+      if (!table) throw new RemoteError(ErrorCode.INTERFACE_NOT_FOUND);
+      result[name] = Object.fromEntries([...table].map(([method, procedure]) => [method, procedure.description]));
+    }
+    return result;
   }
 
   /**
    * Runs a method. Resolves to the results array (`[value]`, or `[]` for
-   * undefined); rejects with a RemoteError for unknown names, or with
-   * whatever the method threw.
+   * undefined); rejects with a RemoteError for unknown names, refused access
+   * or invalid arguments, or with whatever the method threw.
    */
-  invoke(context: MethodContext, iface: string, method: string, args: unknown[]): unknown[] | Promise<unknown[]> {
-    const table = this.#api.get(iface);
+  invoke(context: SessionContext, iface: string, method: string, args: unknown[]): unknown[] | Promise<unknown[]> {
+    if (iface === BUILTIN_INTERFACE) return this.#builtin(method, args);
+    const table = this.#compiled.api.get(iface);
     if (!table) throw new RemoteError(ErrorCode.INTERFACE_NOT_FOUND);
-    const fn = table.get(method);
-    if (!fn) throw new RemoteError(ErrorCode.METHOD_NOT_FOUND);
-    const result = (fn as (context: MethodContext, ...args: unknown[]) => unknown)(context, ...args);
-    if (result instanceof Promise) return result.then(toResults);
-    return toResults(result);
+    const procedure = table.get(method);
+    if (!procedure) throw new RemoteError(ErrorCode.METHOD_NOT_FOUND);
+    return procedure.call(this.#context(context), args);
+  }
+
+  /**
+   * Hands an event a client sent to its handler, if the application has
+   * one (returns whether it did). Failures are reported, never thrown.
+   */
+  event(context: SessionContext, iface: string, name: string, args: unknown[]): boolean {
+    const handler = this.#compiled.events.get(iface)?.get(name);
+    if (!handler) return false;
+    const fail = (error: unknown): void =>
+      this.#report(new Error(`${this.#label} event ${iface}.${name} failed`, { cause: error }));
+    try {
+      const result = (handler as (context: MethodContext, ...args: unknown[]) => unknown)(this.#context(context), ...args);
+      if (result instanceof Promise) result.catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+    return true;
+  }
+
+  /**
+   * Swaps in a new definition of this same application version, in place:
+   * sessions holding this object are served by the new methods at once,
+   * while calls already running finish on the old ones. The definition is
+   * compiled first; if it fails, nothing changes. With `restartHooks` a
+   * started application runs its old stop hook and the new start hook.
+   */
+  async replace(definition: ApplicationDefinition, options: { restartHooks?: boolean } = {}): Promise<void> {
+    if (definition.name !== this.name || (definition.version ?? '1.0.0') !== this.version) {
+      throw new TypeError(`${this.#label}: a reload cannot change the name or version (restart the server)`);
+    }
+    const compiled = this.#compile(definition);
+    const restart = options.restartHooks === true && this.#started;
+    if (restart) await this.stop();
+    this.#compiled = compiled;
+    if (restart) await this.start(this.#host);
+  }
+
+  /** Runs the start hook (once). `host` lets hooks broadcast and log. */
+  async start(host?: ApplicationHost): Promise<void> {
+    if (this.#started) return;
+    this.#host = host ?? this.#host;
+    this.#started = true;
+    await this.#runHook('start');
+  }
+
+  /** Runs the stop hook, if started. */
+  async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    await this.#runHook('stop');
+  }
+
+  get #label(): string {
+    return `${this.name}@${this.version}`;
+  }
+
+  #compile(definition: ApplicationDefinition): CompiledApplication {
+    return compileApplication(definition, this.#label, (error) => this.#report(error));
+  }
+
+  #report(error: Error): void {
+    try {
+      if (this.#onError) this.#onError(error);
+      else if (this.#host) this.#host.logger.error(error.message, error);
+      else console.error(error);
+    } catch (failure) {
+      // A failing logger must not turn one failure into an unhandled rejection.
+      console.error(error, failure);
+    }
+  }
+
+  #context(base: SessionContext): MethodContext {
+    let context = this.#contexts.get(base);
+    if (!context) {
+      const app = this;
+      context = Object.create(Object.getPrototypeOf(base) as object, {
+        ...Object.getOwnPropertyDescriptors(base),
+        // A getter, so a reloaded application.json reaches live sessions.
+        config: { get: () => app.config, enumerable: true },
+      }) as MethodContext;
+      this.#contexts.set(base, context);
+    }
+    return context;
+  }
+
+  async #runHook(hook: 'start' | 'stop'): Promise<void> {
+    const run = this.#compiled[hook];
+    if (!run) return;
+    const app = this;
+    const host = this.#host;
+    const api: HookApi = {
+      name: this.name,
+      version: this.version,
+      get config() {
+        return app.config;
+      },
+      broadcast(iface, name, ...args) {
+        if (!host) throw new Error(`${app.#label}: broadcast needs a server (pass it to start())`);
+        host.broadcast(app.name, iface, name, args);
+      },
+      log: host?.logger ?? console,
+    };
+    try {
+      await run(api);
+    } catch (error) {
+      throw new Error(`${this.#label} ${hook} hook failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    }
+  }
+
+  #builtin(method: string, args: unknown[]): unknown[] {
+    const run = builtins[method];
+    if (!run) throw new RemoteError(ErrorCode.METHOD_NOT_FOUND);
+    return [run(this, args)];
   }
 }
 
-const toResults = (value: unknown): unknown[] => (value === undefined ? [] : [value]);
+/** `$tjstp`: what a client needs to build a proxy, a REPL to complete and show signatures. */
+const builtins: Readonly<Record<string, (app: Application, args: unknown[]) => unknown>> = {
+  interfaces: (app, args) => {
+    if (args.length > 0) throw new RemoteError(ErrorCode.INVALID_SIGNATURE, 'Too many arguments: expected at most 0');
+    return app.interfaces();
+  },
+  describe: (app, args) => {
+    const [iface] = args;
+    if (args.length > 1) throw new RemoteError(ErrorCode.INVALID_SIGNATURE, `Too many arguments: expected at most 1, got ${args.length}`);
+    if (iface !== undefined && iface !== null && typeof iface !== 'string') {
+      throw new RemoteError(ErrorCode.INVALID_SIGNATURE, 'Invalid argument 1 (iface): must be string');
+    }
+    return app.describe(iface ?? undefined);
+  },
+};
 
 /** Applications by name and version; resolves the handshake's request. */
 export class ApplicationRegistry {

@@ -16,6 +16,7 @@ import { encodeClose, encodeWelcome, type HandshakeRequest } from '../protocol/m
 import type { Transport } from '../transport/transport';
 import { TypedEmitter } from '../util/emitter';
 import { Application, ApplicationRegistry, type ApplicationDefinition } from './application';
+import { Channels } from './channels';
 import { ServerConnection, type ConnectionHost } from './connection';
 import {
   readRestoreRequest,
@@ -98,6 +99,8 @@ export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost {
   readonly applications: ApplicationRegistry;
   readonly sessions: SessionStore<ServerSession>;
+  /** Rooms of sessions within each application. */
+  readonly channels = new Channels();
   readonly limits: SessionLimits;
   readonly handshakeTimeout: number;
   readonly heartbeatInterval: number;
@@ -131,10 +134,16 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
         if (this.#closing) throw new RemoteError(ErrorCode.SERVER_CLOSING);
         return session.app.invoke(session.context, iface, method, args);
       },
-      event: (session, iface, name, args) => this.emit('event', session, iface, name, args),
+      event: (session, iface, name, args) => {
+        session.app.event(session.context, iface, name, args);
+        this.emit('event', session, iface, name, args);
+      },
       overflow: (session) => this.endSession(session, SessionLossReason.OVERFLOW),
       error: (session, error) => this.logger.error(`${session.label}: method failed`, error),
       broadcast: (session, iface, name, args) => this.broadcast(session.app.name, iface, name, args),
+      join: (session, channel) => this.channels.join(session, channel),
+      leave: (session, channel) => this.channels.leave(session, channel),
+      publish: (session, channel, iface, name, args) => this.channels.publish(session.app.name, channel, iface, name, args),
     };
   }
 
@@ -259,6 +268,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     session.ended = true;
     clearTimeout(session.expiryTimer);
     this.sessions.delete(session.key, reason);
+    this.channels.drop(session);
     const connection = session.connection as ServerConnection | null;
     session.connection = null;
     const error = new SessionLostError(reason);

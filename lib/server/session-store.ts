@@ -15,6 +15,8 @@ export interface ServerSessionRecord {
   user: string | null;
   state: Record<string, unknown>;
   peer: SessionSnapshot;
+  /** Channels the session is a member of. */
+  channels: string[];
   createdAt: number;
 }
 

@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import type { Application, MethodContext } from './application';
+import type { Application, SessionContext } from './application';
 import { Peer, type PeerHandlers } from '../session/peer';
 import type { SessionSnapshot } from '../session/state';
 import type { ServerSessionRecord } from './session-store';
@@ -46,6 +46,9 @@ export interface ServerSessionHooks {
   overflow(session: ServerSession): void;
   error(session: ServerSession, error: unknown): void;
   broadcast(session: ServerSession, iface: string, name: string, args: unknown[]): void;
+  join(session: ServerSession, channel: string): void;
+  leave(session: ServerSession, channel: string): void;
+  publish(session: ServerSession, channel: string, iface: string, name: string, args: unknown[]): number;
 }
 
 export interface ServerSessionInit {
@@ -67,7 +70,9 @@ export class ServerSession {
   readonly user: string | null;
   readonly state: Record<string, unknown>;
   readonly peer: Peer;
-  readonly context: MethodContext;
+  readonly context: SessionContext;
+  /** Channels this session is a member of (see `Channels`). */
+  readonly channels = new Set<string>();
   readonly createdAt: number;
   /** The connection currently attached, if any. */
   connection: object | null = null;
@@ -110,6 +115,18 @@ export class ServerSession {
       broadcast(iface, name, ...args) {
         hooks.broadcast(session, iface, name, args);
       },
+      join(channel) {
+        hooks.join(session, channel);
+      },
+      leave(channel) {
+        hooks.leave(session, channel);
+      },
+      publish(channel, iface, name, ...args) {
+        return hooks.publish(session, channel, iface, name, args);
+      },
+      get channels() {
+        return [...session.channels];
+      },
     };
   }
 
@@ -142,6 +159,7 @@ export class ServerSession {
       user: this.user,
       state: this.state,
       peer: this.peer.state.snapshot(),
+      channels: [...this.channels],
       createdAt: this.createdAt,
     };
   }

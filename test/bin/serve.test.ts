@@ -1,52 +1,158 @@
 /**
- * `tjstp serve` as users run it: a child process that prints one line per
- * listener with the port it bound, serves the bundled application, and
- * stops cleanly on SIGTERM.
+ * `tjstp serve` as users run it: a child process that loads the bundled
+ * applications, prints one line per listener with the address it bound,
+ * serves, reads a config file and flags (flags win), refuses bad settings
+ * with a clear message, and on SIGTERM finishes calls in flight first.
  */
-import { it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { connect } from '../../lib/index';
+import { connect, type RemoteEvent } from '../../lib/index';
+import { makeCertificate } from '../helpers/certificate';
+import { delay, once, waitFor } from '../helpers/fixtures';
 
+const root = path.join(__dirname, '..', '..', '..');
 const bin = path.join(__dirname, '..', '..', 'bin', 'tjstp.js');
 
-it('serves the example application on the ports it prints, and stops on SIGTERM', async () => {
-  const child = spawn(process.execPath, [bin, 'serve', '--tcp', '0', '--ws', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  try {
-    const urls = await new Promise<string[]>((resolve, reject) => {
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const lines = output.split('\n').filter((line) => line.startsWith('listening '));
-        if (lines.length === 2) resolve(lines.map((line) => line.slice('listening '.length)));
-      });
-      child.once('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)));
-    });
-    assert.match(urls[0] as string, /^tcp:\/\/127\.0\.0\.1:\d+$/);
-    assert.match(urls[1] as string, /^ws:\/\/127\.0\.0\.1:\d+$/);
-    for (const url of urls) {
-      const client = await connect(url, { app: 'example' });
-      assert.equal(await client.call('calc', 'add', 2, 3), 5);
-      assert.equal(await client.call('counter', 'increment'), 1);
-      assert.equal(await client.call('counter', 'increment'), 2);
-      client.close();
-    }
-  } finally {
-    child.kill('SIGTERM');
-  }
-  assert.equal(await exited, 0);
-});
+interface Started {
+  child: ChildProcessWithoutNullStreams;
+  urls: string[];
+  output: () => string;
+  exited: Promise<number | null>;
+}
 
-it('prints usage and fails on an unknown command', async () => {
-  const child = spawn(process.execPath, [bin, 'frobnicate'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
+const start = (args: string[], listeners: number): Promise<Started> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, 'serve', ...args], { cwd: root });
+    let output = '';
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    const collect = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const urls = output.split('\n').filter((line) => line.startsWith('listening ')).map((line) => line.slice(10));
+      if (urls.length === listeners) resolve({ child, urls, output: () => output, exited });
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)));
   });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  assert.equal(code, 2);
-  assert.match(stderr, /unknown command "frobnicate"/);
-  assert.match(stderr, /Usage: tjstp serve/);
+
+const run = (args: string[]): Promise<{ code: number | null; stderr: string }> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('exit', (code) => resolve({ code, stderr }));
+  });
+
+describe('tjstp serve', () => {
+  it('serves the bundled chat and counter on the ports it prints; chat rooms reach members across reconnects', async () => {
+    const server = await start(['--tcp', '0', '--ws', '0', '--no-watch'], 2);
+    try {
+      assert.match(server.output(), /serving chat@1\.0\.0/);
+      assert.match(server.output(), /serving counter@1\.0\.0/);
+      const [tcp, ws] = server.urls as [string, string];
+      assert.match(tcp, /^tcp:\/\/127\.0\.0\.1:\d+$/);
+      assert.match(ws, /^ws:\/\/127\.0\.0\.1:\d+$/);
+      const counter = await connect(tcp, { app: 'counter' });
+      assert.equal(await counter.call('counter', 'increment'), 1);
+      assert.equal(await counter.call('counter', 'increment', 5), 6);
+      counter.reconnect();
+      await once(counter, 'ready');
+      assert.equal(await counter.call('counter', 'get'), 6, 'the counter survived the reconnect');
+      await assert.rejects(counter.call('counter', 'increment', 0), /Invalid argument 1 \(step\)/);
+      counter.close();
+
+      const ann = await connect(tcp, { app: 'chat', reconnect: { initialDelay: 100, maxDelay: 100, jitter: 0 } });
+      const bob = await connect(ws, { app: 'chat' });
+      await ann.call('profile', 'rename', 'ann');
+      await ann.call('rooms', 'join', 'lobby');
+      await bob.call('rooms', 'join', 'lobby');
+      const heard: RemoteEvent[] = [];
+      ann.on('event', (event) => heard.push(event));
+      ann.reconnect(); // ann's connection drops; the room keeps her
+      await bob.call('rooms', 'say', 'lobby', 'while you were away');
+      await once(ann, 'ready');
+      await waitFor(() => heard.some((e) => e.name === 'message'), 2000, 'the message');
+      const message = heard.find((e) => e.name === 'message')?.args[0] as { text: string; room: string };
+      assert.equal(message.text, 'while you were away');
+      assert.deepEqual(await ann.call('rooms', 'mine'), ['lobby']);
+      await assert.rejects(bob.call('rooms', 'say', 'elsewhere', 'hi'), /Join elsewhere first/);
+      ann.close();
+      bob.close();
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    assert.equal(await server.exited, 0);
+  });
+
+  it('reads a config file, lets flags win, serves TLS and IPC', { skip: makeCertificate() ? false : 'no openssl' }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-serve-'));
+    const { key, cert } = makeCertificate() as { key: string; cert: string };
+    fs.writeFileSync(path.join(dir, 'key.pem'), key);
+    fs.writeFileSync(path.join(dir, 'cert.pem'), cert);
+    const socket = path.join(dir, 'tjstp.sock');
+    fs.writeFileSync(path.join(dir, 'tjstp.json'), JSON.stringify({
+      applications: path.join(root, 'applications'),
+      tls: 0, cert: 'cert.pem', key: 'key.pem', ipc: socket, tcp: 1,
+      session: { holdTime: 5000 },
+    }));
+    const server = await start(['--config', path.join(dir, 'tjstp.json'), '--tcp', '0', '--no-watch'], 3);
+    try {
+      const tls = server.urls.find((url) => url.startsWith('tls://')) as string;
+      const secure = await connect(tls, { app: 'counter', tls: { ca: cert } });
+      assert.equal(await secure.call('counter', 'increment'), 1);
+      assert.deepEqual(secure.serverLimits, { maxBufferedBytes: 4 * 1024 * 1024, holdTime: 5000 });
+      secure.close();
+      const local = await connect(socket, { app: 'counter' });
+      assert.equal(await local.call('counter', 'increment'), 1);
+      local.close();
+      assert.ok(server.urls.some((url) => /^tcp:\/\/127\.0\.0\.1:\d+$/.test(url) && !url.endsWith(':1')), '--tcp 0 won over tcp: 1');
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finishes a call in flight on SIGTERM before exiting', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-apps-'));
+    fs.mkdirSync(path.join(dir, 'slow', 'api', 'work'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'slow', 'api', 'work', 'run.js'),
+      'module.exports = (context, ms) => new Promise((resolve) => setTimeout(() => resolve(ms), ms));\n');
+    const server = await start(['--applications', dir, '--tcp', '0', '--no-watch'], 1);
+    try {
+      const client = await connect(server.urls[0] as string, { app: 'slow', reconnect: false });
+      const call = client.call('work', 'run', 300);
+      await delay(50);
+      server.child.kill('SIGTERM');
+      assert.equal(await call, 300, 'answered before the server went');
+      assert.equal(await server.exited, 0);
+      assert.match(server.output(), /SIGTERM: finishing calls in flight/);
+      client.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses bad settings with a message naming them', async () => {
+    const cases: [string[], RegExp, number][] = [
+      [['serve', '--tcp', 'x'], /--tcp: expected a whole number from 0 to 65535/, 2],
+      [['serve', '--tcp', '70000'], /--tcp: expected a whole number/, 2],
+      [['serve', '--tls', '0'], /--tls and --wss need --cert FILE and --key FILE/, 2],
+      [['serve', '--frobnicate'], /Unknown option '--frobnicate'/, 2],
+      [['serve', '--applications', '/nonexistent/apps', '--tcp', '0'], /no such directory/, 1],
+      [['serve', '--config', '/nonexistent/tjstp.json'], /--config \/nonexistent\/tjstp.json: ENOENT/, 2],
+      [['frobnicate'], /unknown command "frobnicate"/, 2],
+    ];
+    for (const [args, pattern, code] of cases) {
+      const result = await run(args);
+      assert.match(result.stderr, pattern, args.join(' '));
+      assert.equal(result.code, code, args.join(' '));
+    }
+  });
 });

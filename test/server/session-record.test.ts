@@ -18,6 +18,9 @@ const hooks: ServerSessionHooks = {
   overflow: () => assert.fail('overflow'),
   error: () => {},
   broadcast: () => {},
+  join: () => {},
+  leave: () => {},
+  publish: () => 0,
 };
 
 it('round-trips through JSON and resumes from the rebuilt session', () => {
@@ -28,6 +31,7 @@ it('round-trips through JSON and resumes from the rebuilt session', () => {
   original.emit('events', 'tick', ['a', 1]);
   original.peer.state.acknowledge(1);
   const record = JSON.parse(JSON.stringify(original.toRecord())) as ServerSessionRecord;
+  assert.deepEqual(record.channels, []);
   assert.deepEqual(record.peer, { lastSeq: 2, received: 0, acked: 1, outbox: [[2, '{"event":[-2,"events"],"tick":["a",1]}']] });
 
   const rebuilt = new ServerSession({

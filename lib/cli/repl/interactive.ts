@@ -1,0 +1,189 @@
+/**
+ * The interactive loop on a terminal. Input is never blocked: a call that
+ * waits (the session is offline, the method is slow) prints its result when
+ * it comes, and meanwhile people can type, check `.session` or `.reconnect`.
+ * Everything that arrives on its own (results, events, status, packets) is
+ * printed above the line being typed.
+ */
+import readline from 'node:readline';
+import type { ClientState } from '../../client/types';
+import { complete, type Names } from './completer';
+import { execute, type ReplContext } from './commands';
+import { saveHistory, loadHistory, type HistoryFile } from './history';
+import type { TerminalInput } from './password';
+import { formatError, formatEvent, paint, type Style } from './printer';
+import { Screen } from './screen';
+import type { Tone } from './status';
+import { readStatements, type ReadStatement } from './syntax';
+
+/** The terminal output the loop needs. */
+export interface TerminalOutput extends NodeJS.WritableStream {
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface InteractiveOptions {
+  input: TerminalInput;
+  output: TerminalOutput;
+  history: HistoryFile;
+  /** The first lines shown, after connecting. */
+  banner: string;
+}
+
+const TONES: Readonly<Record<Tone, Style>> = { good: 'green', warn: 'yellow', bad: 'red', info: 'blue' };
+const OFFLINE: Readonly<Partial<Record<ClientState, string>>> = {
+  connecting: 'connecting',
+  handshaking: 'connecting',
+  waiting: 'offline',
+  closed: 'closed',
+};
+/** Packets longer than this are cut in the display. */
+const PACKET_DISPLAY = 2000;
+
+/**
+ * Runs the loop until `.exit`, Ctrl+D or Ctrl+C twice, then closes the
+ * session. Resolves to the exit code (0).
+ */
+export const runInteractive = (context: ReplContext, options: InteractiveOptions): Promise<number> => {
+  const { client, catalog, print } = context;
+  const { input, output, history } = options;
+  const app = context.status.view().app;
+  const promptFor = (state: ClientState): string => {
+    const offline = OFFLINE[state];
+    return offline === undefined ? `${paint(print, 'cyan', app)}> ` : `${paint(print, 'cyan', app)} ${paint(print, 'yellow', `(${offline})`)}> `;
+  };
+
+  const names: Names = { get interfaces() { return catalog.interfaces; }, methodsOf: (iface) => catalog.methodsOf(iface) };
+  const completer = (line: string, callback: (error: Error | null, result: [string[], string]) => void): void => {
+    const answer = (): void => {
+      const result = complete(line, names);
+      if ('completion' in result) {
+        callback(null, result.completion);
+        return;
+      }
+      catalog.fetchMethods(result.fetch).then(
+        () => {
+          const again = complete(line, names);
+          callback(null, 'completion' in again ? again.completion : [[], line]);
+        },
+        () => callback(null, [[], line]),
+      );
+    };
+    catalog.load().then(answer, answer);
+  };
+
+  const rl = readline.createInterface({
+    input,
+    output,
+    terminal: output.isTTY === true,
+    prompt: promptFor(client.state),
+    completer,
+    history: loadHistory(history),
+    historySize: history.path === undefined ? 0 : history.size,
+    removeHistoryDuplicates: true,
+    tabSize: 2,
+  });
+  const screen = new Screen(rl, output, output.isTTY === true);
+  let historyError = false;
+  rl.on('history', (lines) => {
+    const error = saveHistory(history, lines);
+    if (error && !historyError) {
+      historyError = true;
+      screen.print(paint(print, 'yellow', `history not saved: ${error.message}`));
+    }
+  });
+
+  const onResize = (): void => {
+    print.columns = output.columns;
+  };
+  output.on('resize', onResize);
+  context.status.notify = (line) => screen.print(paint(print, TONES[line.tone], `• ${line.text}`));
+  context.tap.onPacket = (line) => {
+    const shown = line.length > PACKET_DISPLAY ? `${line.slice(0, PACKET_DISPLAY)}… (${line.length} chars)` : line;
+    screen.print(paint(print, 'dim', shown));
+  };
+  const onEvent = (event: { iface: string; name: string; args: unknown[] }): void => {
+    catalog.learn(event.iface);
+    if (context.events.shows(event.iface)) screen.print(formatEvent(event, print));
+  };
+  client.on('event', onEvent);
+  const onState = (state: ClientState): void => {
+    rl.setPrompt(promptFor(state));
+    screen.refresh();
+  };
+  client.on('state', onState);
+
+  /** Lines entered so far; a result of an older line is labelled with its statement. */
+  let entered = 0;
+  const runLine = async (reads: ReadStatement[], lineNumber: number, promptWidth: number): Promise<void> => {
+    for (const read of reads) {
+      if ('error' in read) {
+        const { column } = read.error;
+        if (column !== undefined && lineNumber === entered) screen.print(`${' '.repeat(promptWidth + column)}${paint(print, 'red', '^')}`);
+        screen.print(formatError(read.error, print));
+        continue;
+      }
+      const label = (): string => (lineNumber === entered && reads.length === 1 ? '' : `${paint(print, 'dim', `${read.statement.text} →`)} `);
+      try {
+        const outcome = await execute(read.command, context);
+        if (outcome.exit) {
+          rl.close();
+          return;
+        }
+        if (outcome.text !== undefined) screen.print(`${label()}${outcome.text}`);
+      } catch (error) {
+        screen.print(`${label()}${formatError(error, print)}`);
+      }
+    }
+  };
+
+  let interrupted = false;
+  rl.on('line', (line) => {
+    interrupted = false;
+    entered += 1;
+    const promptWidth = visibleWidth(rl.getPrompt());
+    const reads = readStatements(line);
+    screen.prompt();
+    runLine(reads, entered, promptWidth).catch((error: unknown) => screen.print(formatError(error, print)));
+  });
+  rl.on('SIGINT', () => {
+    if (rl.line !== '') {
+      // Ctrl+E then Ctrl+U: readline's own keys to empty the line.
+      rl.write(null, { ctrl: true, name: 'e' });
+      rl.write(null, { ctrl: true, name: 'u' });
+      interrupted = false;
+      return;
+    }
+    if (interrupted) {
+      rl.close();
+      return;
+    }
+    interrupted = true;
+    screen.print(paint(print, 'dim', '(Ctrl+C again, Ctrl+D or .exit to leave)'));
+  });
+
+  output.write(`${options.banner}\n`);
+  screen.prompt();
+  return new Promise((resolve) => {
+    rl.once('close', () => {
+      screen.close();
+      output.removeListener('resize', onResize);
+      client.off('event', onEvent);
+      client.off('state', onState);
+      context.tap.onPacket = undefined;
+      context.status.markClosing();
+      client.close();
+      // Erase the prompt drawn after the last line (.exit) or left by Ctrl+D.
+      if (output.isTTY === true) {
+        readline.cursorTo(output, 0);
+        readline.clearLine(output, 0);
+      } else {
+        output.write('\n');
+      }
+      resolve(0);
+    });
+  });
+};
+
+/** Width of text on screen, without ANSI styles. */
+const visibleWidth = (text: string): number => text.replace(/\u001b\[[0-9;]*m/g, '').length;

@@ -1,0 +1,174 @@
+/**
+ * `tjstp serve` settings: defaults, then a JSON config file, then flags,
+ * each layer overriding the one before. Everything is checked here, with
+ * errors that name the flag or key, before anything starts listening.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+export interface ServeConfig {
+  /** Directory holding the applications. */
+  applications: string;
+  host: string;
+  tcp?: number;
+  ws?: number;
+  tls?: number;
+  wss?: number;
+  ipc?: string;
+  /** PEM files for tls and wss. */
+  cert?: string;
+  key?: string;
+  /** Reload applications when their files change. */
+  watch: boolean;
+  session: { maxBufferedBytes?: number; holdTime?: number };
+  handshakeTimeout?: number;
+  heartbeatInterval?: number;
+  maxMessageSize?: number;
+  drainTimeout?: number;
+}
+
+export const serveUsage = `Usage: tjstp serve [options]
+
+  --applications DIR        applications to serve (default ./applications)
+  --host H                  interface to listen on (default 127.0.0.1)
+  --tcp PORT --ws PORT      plain listeners (default: tcp 3000 and ws 8000
+                            when no listener is given); 0 picks a free port
+  --tls PORT --wss PORT     secure listeners, with --cert FILE --key FILE
+  --ipc PATH                Unix socket (or Windows pipe) listener
+  --config FILE             JSON with any of these settings (flags win)
+  --hold-time MS            how long a detached session is kept (120000)
+  --max-buffered-bytes N    unacknowledged bytes kept per session (4194304)
+  --max-message-size N      largest message accepted (1048576)
+  --heartbeat-interval MS   ping when quiet; 0 disables (15000)
+  --drain-timeout MS        on SIGTERM, wait this long for calls (10000)
+  --no-watch                do not reload applications when files change
+`;
+
+const flags = {
+  applications: { type: 'string' },
+  host: { type: 'string' },
+  tcp: { type: 'string' },
+  ws: { type: 'string' },
+  tls: { type: 'string' },
+  wss: { type: 'string' },
+  ipc: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  config: { type: 'string' },
+  'hold-time': { type: 'string' },
+  'max-buffered-bytes': { type: 'string' },
+  'max-message-size': { type: 'string' },
+  'heartbeat-interval': { type: 'string' },
+  'drain-timeout': { type: 'string' },
+  'no-watch': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export class ConfigError extends Error {}
+
+const integer = (value: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number => {
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isInteger(number) || number < 0 || number > max) {
+    throw new ConfigError(`${name}: expected a whole number from 0 to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return number;
+};
+
+const port = (value: unknown, name: string): number => integer(value, name, 65535);
+
+const text = (value: unknown, name: string): string => {
+  if (typeof value !== 'string' || value === '') throw new ConfigError(`${name}: expected a non-empty string`);
+  return value;
+};
+
+const configKeys = new Set([
+  'applications', 'host', 'tcp', 'ws', 'tls', 'wss', 'ipc', 'cert', 'key', 'watch', 'session',
+  'handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout',
+]);
+
+/** Reads and checks a JSON config file; relative paths in it are relative to the file. */
+export const readConfigFile = (file: string): Partial<ServeConfig> => {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`--config ${file}: ${(error as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${file}: expected a JSON object`);
+  const entries = raw as Record<string, unknown>;
+  const unknown = Object.keys(entries).filter((key) => !configKeys.has(key));
+  if (unknown.length > 0) throw new ConfigError(`${file}: unknown setting ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  const at = (key: string): string => `${file}: ${key}`;
+  const base = path.dirname(file);
+  const config: Partial<ServeConfig> = {};
+  for (const key of ['tcp', 'ws', 'tls', 'wss'] as const) if (entries[key] !== undefined) config[key] = port(entries[key], at(key));
+  for (const key of ['applications', 'ipc', 'cert', 'key'] as const) {
+    if (entries[key] !== undefined) config[key] = path.resolve(base, text(entries[key], at(key)));
+  }
+  if (entries.host !== undefined) config.host = text(entries.host, at('host'));
+  if (entries.watch !== undefined) {
+    if (typeof entries.watch !== 'boolean') throw new ConfigError(`${at('watch')}: expected true or false`);
+    config.watch = entries.watch;
+  }
+  for (const key of ['handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout'] as const) {
+    if (entries[key] !== undefined) config[key] = integer(entries[key], at(key));
+  }
+  if (entries.session !== undefined) {
+    const session = entries.session as Record<string, unknown>;
+    if (typeof session !== 'object' || session === null) throw new ConfigError(`${at('session')}: expected an object`);
+    config.session = {};
+    if (session.holdTime !== undefined) config.session.holdTime = integer(session.holdTime, at('session.holdTime'));
+    if (session.maxBufferedBytes !== undefined) {
+      config.session.maxBufferedBytes = integer(session.maxBufferedBytes, at('session.maxBufferedBytes'));
+    }
+  }
+  return config;
+};
+
+/**
+ * Settings from the command line (and the config file it names). Returns
+ * `help` when usage was asked for.
+ * @throws ConfigError with a message naming the bad flag or key.
+ */
+export const readServeConfig = (args: readonly string[], cwd = process.cwd()): ServeConfig | 'help' => {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options: flags, allowPositionals: false, strict: true });
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const { values } = parsed;
+  if (values.help) return 'help';
+  const file = values.config === undefined ? {} : readConfigFile(path.resolve(cwd, values.config));
+  const config: ServeConfig = {
+    applications: path.resolve(cwd, 'applications'),
+    host: '127.0.0.1',
+    watch: true,
+    ...file,
+    session: { ...file.session },
+  };
+  for (const key of ['tcp', 'ws', 'tls', 'wss'] as const) if (values[key] !== undefined) config[key] = port(values[key], `--${key}`);
+  if (values.applications !== undefined) config.applications = path.resolve(cwd, values.applications);
+  if (values.host !== undefined) config.host = values.host;
+  if (values.ipc !== undefined) config.ipc = path.resolve(cwd, values.ipc);
+  if (values.cert !== undefined) config.cert = path.resolve(cwd, values.cert);
+  if (values.key !== undefined) config.key = path.resolve(cwd, values.key);
+  if (values['no-watch']) config.watch = false;
+  if (values['hold-time'] !== undefined) config.session.holdTime = integer(values['hold-time'], '--hold-time');
+  if (values['max-buffered-bytes'] !== undefined) {
+    config.session.maxBufferedBytes = integer(values['max-buffered-bytes'], '--max-buffered-bytes');
+  }
+  if (values['max-message-size'] !== undefined) config.maxMessageSize = integer(values['max-message-size'], '--max-message-size');
+  if (values['heartbeat-interval'] !== undefined) config.heartbeatInterval = integer(values['heartbeat-interval'], '--heartbeat-interval');
+  if (values['drain-timeout'] !== undefined) config.drainTimeout = integer(values['drain-timeout'], '--drain-timeout');
+  const listening = [config.tcp, config.ws, config.tls, config.wss, config.ipc].some((value) => value !== undefined);
+  if (!listening) {
+    config.tcp = 3000;
+    config.ws = 8000;
+  }
+  if ((config.tls !== undefined || config.wss !== undefined) && (config.cert === undefined || config.key === undefined)) {
+    throw new ConfigError('--tls and --wss need --cert FILE and --key FILE');
+  }
+  return config;
+};

@@ -1,0 +1,117 @@
+/**
+ * `tjstp serve`: loads the applications directory, serves it on the
+ * listeners asked for, reloads applications when their files change, and
+ * shuts down gracefully on SIGTERM or SIGINT.
+ */
+import fs from 'node:fs';
+import { loadApplications } from '../server/loader/index';
+import { Server, type Logger } from '../server/server';
+import type { ListenOptions } from '../server/listeners';
+import { ConfigError, readServeConfig, serveUsage, type ServeConfig } from './serve-config';
+
+export interface ServeIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const readPem = (file: string | undefined, flag: string): string => {
+  try {
+    return fs.readFileSync(file as string, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${flag} ${file}: ${(error as Error).message}`);
+  }
+};
+
+const listenOptions = (config: ServeConfig): ListenOptions => {
+  const options: ListenOptions = { host: config.host };
+  if (config.tcp !== undefined) options.tcp = config.tcp;
+  if (config.ws !== undefined) options.ws = config.ws;
+  if (config.ipc !== undefined) options.ipc = config.ipc;
+  if (config.tls !== undefined || config.wss !== undefined) {
+    const tls = { cert: readPem(config.cert, '--cert'), key: readPem(config.key, '--key') };
+    if (config.tls !== undefined) options.tls = { port: config.tls, tls };
+    if (config.wss !== undefined) options.wss = { port: config.wss, tls };
+  }
+  return options;
+};
+
+export interface Serving {
+  server: Server;
+  /** Graceful stop: drain calls, close listeners, run stop hooks. */
+  stop(): Promise<void>;
+}
+
+/** Starts serving; resolves once every listener is up and printed. */
+export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> => {
+  const logger: Logger = {
+    info: (message) => io.out(message),
+    warn: (message) => io.err(`warning: ${message}`),
+    error: (message, error) => io.err(`error: ${message}${error ? `: ${error instanceof Error ? error.stack ?? error.message : String(error)}` : ''}`),
+  };
+  if (!fs.existsSync(config.applications)) throw new ConfigError(`--applications ${config.applications}: no such directory`);
+  const loaded = await loadApplications(config.applications, { onError: (error) => logger.error('application error', error) });
+  if (loaded.applications.length === 0) throw new ConfigError(`--applications ${config.applications}: no applications found`);
+  const server = new Server({
+    applications: loaded.applications,
+    logger,
+    session: config.session,
+    handshakeTimeout: config.handshakeTimeout,
+    heartbeatInterval: config.heartbeatInterval,
+    maxMessageSize: config.maxMessageSize,
+    drainTimeout: config.drainTimeout,
+  });
+  await loaded.start(server);
+  const listeners = await server.listen(listenOptions(config));
+  for (const app of loaded.applications) io.out(`serving ${app.name}@${app.version}`);
+  for (const listener of listeners) io.out(`listening ${listener.url}`);
+  if (config.watch) {
+    loaded.watch((report) => {
+      if (report.ok) io.out(`reloaded ${report.app}@${report.version}`);
+      else logger.error(`reload of ${report.app}@${report.version} failed, the previous version keeps serving`, report.error);
+    });
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    server,
+    stop: () => {
+      stopping ??= (async () => {
+        await server.close();
+        await loaded.stop();
+      })();
+      return stopping;
+    },
+  };
+};
+
+/** The command: exit code 0 on a clean stop, 1 on a failed start, 2 on bad usage. */
+export const serveCommand = async (args: readonly string[], io: ServeIo): Promise<number> => {
+  let config: ServeConfig | 'help';
+  try {
+    config = readServeConfig(args);
+  } catch (error) {
+    io.err(`tjstp serve: ${(error as Error).message}\n\n${serveUsage}`);
+    return 2;
+  }
+  if (config === 'help') {
+    io.out(serveUsage);
+    return 0;
+  }
+  let serving: Serving;
+  try {
+    serving = await serve(config, io);
+  } catch (error) {
+    io.err(`tjstp serve: ${error instanceof ConfigError ? error.message : (error as Error).stack ?? String(error)}`);
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string): void => {
+      io.out(`${signal}: finishing calls in flight, then stopping`);
+      serving.stop().then(() => resolve(0), (error: unknown) => {
+        io.err(`tjstp serve: stopping failed: ${String(error)}`);
+        resolve(1);
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+};

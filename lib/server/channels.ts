@@ -1,0 +1,47 @@
+/**
+ * Channels (rooms): named groups of sessions within one application. A
+ * session stays a member while detached, so what is published to the
+ * channel is buffered for it and delivered when it resumes; it leaves
+ * when it leaves on purpose or when the session ends.
+ */
+import type { ServerSession } from './session';
+
+export class Channels {
+  /** `app\0channel` → members. */
+  readonly #members = new Map<string, Set<ServerSession>>();
+
+  join(session: ServerSession, channel: string): void {
+    const key = `${session.app.name}\0${channel}`;
+    let members = this.#members.get(key);
+    if (!members) this.#members.set(key, (members = new Set()));
+    members.add(session);
+    session.channels.add(channel);
+  }
+
+  leave(session: ServerSession, channel: string): void {
+    const key = `${session.app.name}\0${channel}`;
+    const members = this.#members.get(key);
+    session.channels.delete(channel);
+    if (!members) return;
+    members.delete(session);
+    if (members.size === 0) this.#members.delete(key);
+  }
+
+  /** Sends an event to every member; returns how many sessions it reached. */
+  publish(app: string, channel: string, iface: string, name: string, args: readonly unknown[]): number {
+    const members = this.#members.get(`${app}\0${channel}`);
+    if (!members) return 0;
+    let count = 0;
+    for (const session of [...members]) {
+      if (session.ended) continue;
+      session.emit(iface, name, args);
+      count++;
+    }
+    return count;
+  }
+
+  /** Removes a session from every channel (it ended). */
+  drop(session: ServerSession): void {
+    for (const channel of [...session.channels]) this.leave(session, channel);
+  }
+}
