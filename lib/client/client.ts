@@ -292,11 +292,14 @@ export class Client extends TypedEmitter<ClientEvents> {
     if (this.#opening) {
       this.#settleOpen(error);
       this.close();
-    } else {
+    } else if (error.code === ErrorCode.APP_NOT_FOUND || error.code === ErrorCode.AUTH_FAILED) {
       // Refused outright (app gone, credentials revoked): retrying cannot help.
       this.emit('error', error);
       this.close();
     }
+    // Anything else (a handshake timeout, a server shutting down, an
+    // internal error) may pass: drop the connection and retry with backoff.
+    else this.#transport?.destroy();
   }
 
   /** The server said why it is closing; a lost session is not retried. */

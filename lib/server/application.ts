@@ -220,7 +220,10 @@ export class Application {
     }
     const compiled = this.#compile(definition);
     const restart = options.restartHooks === true && this.#started;
-    if (restart) await this.stop();
+    if (restart) {
+      // A failing old stop hook is reported; it must not keep the new code out.
+      await this.stop().catch((error: unknown) => this.#report(error instanceof Error ? error : new Error(String(error))));
+    }
     this.#compiled = compiled;
     if (restart) await this.start(this.#host);
   }

@@ -36,6 +36,7 @@ export interface ConnectionHost {
   readonly handshakeTimeout: number;
   readonly heartbeatInterval: number;
   readonly maxPendingMessages: number;
+  readonly maxPendingBytes: number;
   /** Runs the handshake; resolves to the attached session or rejects with a RemoteError. */
   handshake(connection: ServerConnection, hello: HandshakeRequest): Promise<ServerSession>;
   /** The session broke the protocol or said goodbye. */
@@ -53,6 +54,7 @@ export class ServerConnection {
   #heartbeat: Heartbeat | undefined;
   /** Messages that arrived while an asynchronous handshake was running. */
   #queued: Message[] = [];
+  #queuedBytes = 0;
 
   constructor(transport: Transport, host: ConnectionHost) {
     this.transport = transport;
@@ -145,7 +147,8 @@ export class ServerConnection {
         );
         return;
       case 'authenticating':
-        if (this.#queued.length >= this.#host.maxPendingMessages) {
+        this.#queuedBytes += text.length;
+        if (this.#queued.length >= this.#host.maxPendingMessages || this.#queuedBytes > this.#host.maxPendingBytes) {
           this.#protocolError(new ProtocolError('Too many messages before the handshake completed'));
           return;
         }

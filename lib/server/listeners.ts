@@ -37,6 +37,7 @@ export interface Listener {
 
 interface ListenerContext {
   maxMessageSize: number;
+  maxUnsentBytes: number;
   onTransport(transport: Transport): void;
 }
 
@@ -66,7 +67,7 @@ const bind = (server: net.Server, kind: TransportKind, host: string, port: numbe
 /** Opens every listener asked for; closes those already open if one fails. */
 export const openListeners = async (options: ListenOptions, context: ListenerContext): Promise<Listener[]> => {
   const host = options.host ?? '127.0.0.1';
-  const { maxMessageSize, onTransport } = context;
+  const { maxMessageSize, maxUnsentBytes, onTransport } = context;
   const opened: Listener[] = [];
   const open = async (server: net.Server, kind: TransportKind, port: number | string): Promise<void> => {
     // Errors after listen (e.g. EMFILE on accept) must not crash the process.
@@ -75,22 +76,22 @@ export const openListeners = async (options: ListenOptions, context: ListenerCon
   };
   try {
     if (options.tcp !== undefined) {
-      await open(createSocketServer({ kind: 'tcp', maxMessageSize, onTransport }), 'tcp', options.tcp);
+      await open(createSocketServer({ kind: 'tcp', maxMessageSize, maxUnsentBytes, onTransport }), 'tcp', options.tcp);
     }
     if (options.tls !== undefined) {
-      const server = createSocketServer({ kind: 'tls', tls: options.tls.tls, maxMessageSize, onTransport });
+      const server = createSocketServer({ kind: 'tls', tls: options.tls.tls, maxMessageSize, maxUnsentBytes, onTransport });
       await open(server, 'tls', options.tls.port);
     }
     if (options.ipc !== undefined) {
-      await open(createSocketServer({ kind: 'ipc', maxMessageSize, onTransport }), 'ipc', options.ipc);
+      await open(createSocketServer({ kind: 'ipc', maxMessageSize, maxUnsentBytes, onTransport }), 'ipc', options.ipc);
     }
     if (options.ws !== undefined) {
-      const { server } = createWebSocketServer({ server: http.createServer(), maxMessageSize, onTransport });
+      const { server } = createWebSocketServer({ server: http.createServer(), maxMessageSize, maxUnsentBytes, onTransport });
       await open(server, 'ws', options.ws);
     }
     if (options.wss !== undefined) {
       const secure = https.createServer(options.wss.tls);
-      const { server } = createWebSocketServer({ server: secure, maxMessageSize, onTransport });
+      const { server } = createWebSocketServer({ server: secure, maxMessageSize, maxUnsentBytes, onTransport });
       await open(server, 'wss', options.wss.port);
     }
   } catch (error) {

@@ -68,8 +68,12 @@ export interface ServerOptions {
   heartbeatInterval?: number;
   /** Largest message accepted, bytes. Default 1 MiB. */
   maxMessageSize?: number;
+  /** Unsent bytes past which a client that does not read is dropped. Default 16 MiB. */
+  maxUnsentBytes?: number;
   /** Messages queued while an asynchronous handshake runs. Default 1000. */
   maxPendingMessages?: number;
+  /** …and their total size (UTF-16 code units). Default 4 MiB. */
+  maxPendingBytes?: number;
   /** ms `close()` lets connections close gracefully before dropping them. Default 1000. */
   closeGrace?: number;
   /** ms `close()` waits for calls in flight to finish. Default 10,000. */
@@ -105,7 +109,9 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   readonly handshakeTimeout: number;
   readonly heartbeatInterval: number;
   readonly maxMessageSize: number;
+  readonly maxUnsentBytes: number;
   readonly maxPendingMessages: number;
+  readonly maxPendingBytes: number;
   readonly closeGrace: number;
   readonly drainTimeout: number;
   readonly logger: Logger;
@@ -123,7 +129,9 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     this.handshakeTimeout = options.handshakeTimeout ?? 3000;
     this.heartbeatInterval = options.heartbeatInterval ?? 15_000;
     this.maxMessageSize = options.maxMessageSize ?? 1024 * 1024;
+    this.maxUnsentBytes = options.maxUnsentBytes ?? 16 * 1024 * 1024;
     this.maxPendingMessages = options.maxPendingMessages ?? 1000;
+    this.maxPendingBytes = options.maxPendingBytes ?? 4 * 1024 * 1024;
     this.closeGrace = options.closeGrace ?? 1000;
     this.drainTimeout = options.drainTimeout ?? 10_000;
     this.logger = options.logger ?? consoleLogger;
@@ -151,6 +159,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   async listen(options: ListenOptions): Promise<readonly Listener[]> {
     const opened = await openListeners(options, {
       maxMessageSize: this.maxMessageSize,
+      maxUnsentBytes: this.maxUnsentBytes,
       onTransport: (transport) => this.accept(transport),
     });
     this.#listeners.push(...opened);

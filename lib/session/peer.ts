@@ -197,6 +197,8 @@ export class Peer {
     } catch (error) {
       throw notSerializable(error);
     }
+    // A client can push back; on the server an overflow ends the session.
+    if (this.#options.role === 'client' && this.#wouldOverflow(text)) throw new TjstpError(ErrorCode.BUFFER_FULL);
     this.#record(text);
   }
 

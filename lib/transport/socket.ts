@@ -6,10 +6,12 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 
-import type { ProtocolError } from '../protocol/errors';
+import { ProtocolError } from '../protocol/errors';
 import { FrameDecoder } from './framing';
 import {
+  CLOSE_LINGER,
   DEFAULT_MAX_MESSAGE_SIZE,
+  MAX_UNSENT_BYTES,
   Transport,
   TransportHandler,
 } from './transport';
@@ -21,6 +23,8 @@ export type SocketKind = 'tcp' | 'tls' | 'ipc';
 export interface SocketTransportOptions {
   /** Largest accepted message in bytes. Default 1 MiB. */
   maxMessageSize?: number;
+  /** Unsent bytes past which a peer that does not read is dropped. Default 16 MiB. */
+  maxUnsentBytes?: number;
   /**
    * Overrides the peer address shown in logs. IPC sockets have no peer
    * address, so callers pass the socket path.
@@ -41,14 +45,12 @@ const formatAddress = (socket: net.Socket): string => {
  * the next tick. Every socket `error` is handled: it ends in exactly one
  * `handler.close(error)`, reported when the socket's `close` event fires.
  */
-/** ms a socket closed for a violation may linger for the peer's FIN. */
-const VIOLATION_LINGER = 1000;
-
 export class SocketTransport implements Transport {
   readonly kind: SocketKind;
   readonly remoteAddress: string;
   readonly #socket: net.Socket;
   readonly #decoder: FrameDecoder;
+  readonly #maxUnsentBytes: number;
   #open = true;
   #pending = '';
   #flushScheduled = false;
@@ -77,6 +79,7 @@ export class SocketTransport implements Transport {
   ) {
     this.kind = kind;
     this.#socket = socket;
+    this.#maxUnsentBytes = options.maxUnsentBytes ?? MAX_UNSENT_BYTES;
     this.remoteAddress = options.remoteAddress ?? formatAddress(socket);
     this.#decoder = new FrameDecoder(
       options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
@@ -122,9 +125,13 @@ export class SocketTransport implements Transport {
     if (!this.#open) return;
     this.#flush();
     this.#open = false;
-    // A paused socket would never see the peer's FIN, so never `close`.
+    // What arrives after we closed is not read, only drained to see the FIN;
+    // a paused socket would never see it, so never `close`.
+    this.#decoder.halt();
     this.#resume();
     this.#socket.end();
+    // A peer that never finishes the close must not hold the socket.
+    setTimeout(() => this.#socket.destroy(), CLOSE_LINGER).unref();
   }
 
   destroy(): void {
@@ -159,6 +166,10 @@ export class SocketTransport implements Transport {
     const data = this.#pending;
     this.#pending = '';
     this.#socket.write(data);
+    if (this.#socket.writableLength > this.#maxUnsentBytes) {
+      this.#error ??= new ProtocolError(`Peer is not reading: over ${this.#maxUnsentBytes} bytes unsent`);
+      this.destroy();
+    }
   }
 
   #receive(text: string): void {
@@ -221,7 +232,7 @@ export class SocketTransport implements Transport {
         return;
       }
       // Our side is ended; a peer that keeps sending must not hold the socket.
-      setTimeout(() => this.#socket.destroy(), VIOLATION_LINGER).unref();
+      setTimeout(() => this.#socket.destroy(), CLOSE_LINGER).unref();
       return;
     }
     this.destroy();
@@ -251,6 +262,8 @@ export interface SocketServerOptions {
   tls?: tls.TlsOptions;
   /** Largest accepted message in bytes. Default 1 MiB. */
   maxMessageSize?: number;
+  /** Unsent bytes past which a peer that does not read is dropped. Default 16 MiB. */
+  maxUnsentBytes?: number;
   /** Called with each accepted connection (TLS: once the handshake is done). */
   onTransport(transport: SocketTransport): void;
 }
@@ -265,12 +278,12 @@ export interface SocketServerOptions {
 export function createSocketServer(
   options: SocketServerOptions,
 ): net.Server | tls.Server {
-  const { kind, maxMessageSize } = options;
+  const { kind, maxMessageSize, maxUnsentBytes } = options;
   if (kind === 'tls') {
     if (!options.tls) throw new TypeError('kind "tls" needs the tls option');
     return tls.createServer(options.tls, (socket) => {
       options.onTransport(
-        new SocketTransport(socket, kind, { maxMessageSize }),
+        new SocketTransport(socket, kind, { maxMessageSize, maxUnsentBytes }),
       );
     });
   }
@@ -281,7 +294,7 @@ export function createSocketServer(
       remoteAddress = typeof address === 'string' ? address : 'ipc';
     }
     options.onTransport(
-      new SocketTransport(socket, kind, { maxMessageSize, remoteAddress }),
+      new SocketTransport(socket, kind, { maxMessageSize, maxUnsentBytes, remoteAddress }),
     );
   });
   return server;

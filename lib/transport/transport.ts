@@ -68,3 +68,13 @@ export interface TransportLimits {
 }
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
+
+/**
+ * Bytes written but not yet taken by the peer past which a transport gives
+ * up on it: a peer that does not read (while, say, flooding pings) must not
+ * grow the server's memory without bound. 16 MiB.
+ */
+export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
+
+/** ms a transport waits for the peer to finish an orderly close before dropping it. */
+export const CLOSE_LINGER = 2000;

@@ -13,7 +13,9 @@ import WebSocket, { WebSocketServer } from 'ws';
 
 import { ErrorCode, ProtocolError } from '../protocol/errors';
 import {
+  CLOSE_LINGER,
   DEFAULT_MAX_MESSAGE_SIZE,
+  MAX_UNSENT_BYTES,
   Transport,
   TransportHandler,
 } from './transport';
@@ -26,6 +28,8 @@ export interface WebSocketTransportOptions {
   remoteAddress: string;
   /** The `maxPayload` the WebSocket enforces, for error messages. */
   maxMessageSize?: number;
+  /** Unsent bytes past which a peer that does not read is dropped. Default 16 MiB. */
+  maxUnsentBytes?: number;
   /**
    * The connection's socket, corked for a tick on send so that messages
    * sent in one tick leave in one segment. Without it each frame is
@@ -65,6 +69,7 @@ export class WebSocketTransport implements Transport {
   readonly #ws: WebSocket;
   readonly #socket: Pick<Duplex, 'cork' | 'uncork'> | undefined;
   readonly #slot: HandlerSlot;
+  readonly #maxUnsentBytes: number;
   #open = true;
   /** We started the close, so the status the peer echoes is no error. */
   #closing = false;
@@ -80,6 +85,7 @@ export class WebSocketTransport implements Transport {
     this.remoteAddress = options.remoteAddress;
     this.#ws = ws;
     this.#socket = options.socket;
+    this.#maxUnsentBytes = options.maxUnsentBytes ?? MAX_UNSENT_BYTES;
     this.#slot = new HandlerSlot({
       // Stop reading while nobody is bound (until `bind`, or while closing
       // where the close handshake needs the peer's frame).
@@ -121,6 +127,10 @@ export class WebSocketTransport implements Transport {
       process.nextTick(() => this.#uncork());
     }
     this.#ws.send(message);
+    if (this.#ws.bufferedAmount > this.#maxUnsentBytes) {
+      this.#slot.fail(new ProtocolError(`Peer is not reading: over ${this.#maxUnsentBytes} bytes unsent`));
+      this.destroy();
+    }
   }
 
   /**
@@ -136,6 +146,9 @@ export class WebSocketTransport implements Transport {
     this.#ws.close(status, reason);
     this.#uncork();
     this.#ws.resume();
+    // ws waits 30 s for the peer's close frame; a peer that never sends one
+    // must not hold the connection that long.
+    setTimeout(() => this.#ws.terminate(), CLOSE_LINGER).unref();
   }
 
   destroy(): void {
@@ -171,6 +184,8 @@ export interface WebSocketServerOptions {
   server?: http.Server | https.Server;
   /** Largest accepted message in bytes. Default 1 MiB. */
   maxMessageSize?: number;
+  /** Unsent bytes past which a peer that does not read is dropped. Default 16 MiB. */
+  maxUnsentBytes?: number;
   /**
    * Only upgrades to this path are handled. Others are left to the server's
    * other `upgrade` listeners, or refused with 404 if there are none.
@@ -272,6 +287,7 @@ export function createWebSocketServer(options: WebSocketServerOptions): {
           remoteAddress,
           socket,
           maxMessageSize: maxPayload,
+          maxUnsentBytes: options.maxUnsentBytes,
         }),
       );
     });

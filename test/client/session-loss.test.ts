@@ -164,3 +164,49 @@ describe('session loss on one server', () => {
     assert.equal(proxy.connections, connections, 'no reconnect after close()');
   });
 });
+
+describe('transient handshake failures', () => {
+  it('keep reconnecting: a slow login that times out once is retried, not fatal', async () => {
+    let slow = false;
+    const fixture = await startServer({
+      handshakeTimeout: 150,
+      authenticate: async () => {
+        if (slow) {
+          slow = false;
+          await delay(400);
+        }
+        return 'ann';
+      },
+    });
+    try {
+      const client = await fixture.connect('tcp', { login: { user: 'ann', password: 'x' } });
+      const session = [...fixture.server.sessions.values()][0] as ServerSession;
+      slow = true;
+      const lost = once<[SessionLostError]>(client, 'sessionLost', 3000);
+      fixture.server.endSession(session, 'expired');
+      await lost;
+      const [info] = await once<[{ resumed: boolean }]>(client, 'ready', 5000);
+      assert.equal(info.resumed, false, 'a new session after the timed-out login was retried');
+      assert.equal(await client.call('events', 'whoami'), 'ann');
+    } finally {
+      await fixture.close();
+    }
+  });
+
+  it('a client refuses events beyond its buffer while offline', async () => {
+    const fixture = await startServer();
+    try {
+      const client = await fixture.connect('tcp', { maxBufferedBytes: 300, reconnect: { initialDelay: 5000 } });
+      client.reconnect(async () => {
+        throw new Error('offline');
+      });
+      await waitFor(() => client.state !== 'ready', 1000, 'the drop');
+      assert.throws(() => {
+        for (let i = 0; i < 100; i++) client.sendEvent('calc', 'note', 'x'.repeat(20));
+      }, (e: unknown) => e instanceof TjstpError && e.code === ErrorCode.BUFFER_FULL);
+      await assert.rejects(client.call('calc', 'echo', 'y'.repeat(400)), (e: unknown) => e instanceof TjstpError && e.code === ErrorCode.BUFFER_FULL);
+    } finally {
+      await fixture.close();
+    }
+  });
+});
