@@ -3,7 +3,7 @@
  * the server's answer to a restore can be trusted. Kept apart from the
  * client's state machine so each can be read on its own.
  */
-import type { HelloOptions } from '../protocol/message';
+import { isCount, type HelloOptions } from '../protocol/message';
 import type { SessionState } from '../session/state';
 
 /** What a tjstp server tells the client about its session limits. */
@@ -38,8 +38,6 @@ export const helloFor = ({ app, version, login, auth, session }: HelloInput): He
   return { app, version, ...auth };
 };
 
-const isCount = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
 /**
  * The server's `received` from a restore reply, checked against our

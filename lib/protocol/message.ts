@@ -97,6 +97,9 @@ const fail = (message: string): never => {
 const isInteger = (value: unknown): value is number =>
   typeof value === 'number' && Number.isSafeInteger(value);
 
+/** A message count or sequence number as the handshakes carry them: a whole number ≥ 0. */
+export const isCount = (value: unknown): value is number => isInteger(value) && value >= 0;
+
 const isName = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0;
 
@@ -260,8 +263,18 @@ const str = JSON.stringify;
 export const encodeCall = (id: number, iface: string, method: string, args: readonly unknown[]): string =>
   `{"call":[${id},${str(iface)}],${str(method)}:${str(args)}}`;
 
+/**
+ * An event without its id: everything after `{"event":[<id>`. The id is all
+ * that differs between the copies of one event sent to many sessions, so a
+ * broadcast serializes the rest once.
+ */
+export const encodeEventBody = (iface: string, name: string, args: readonly unknown[]): string =>
+  `,${str(iface)}],${str(name)}:${str(args)}}`;
+
+export const withEventId = (id: number, body: string): string => `{"event":[${id}${body}`;
+
 export const encodeEvent = (id: number, iface: string, name: string, args: readonly unknown[]): string =>
-  `{"event":[${id},${str(iface)}],${str(name)}:${str(args)}}`;
+  withEventId(id, encodeEventBody(iface, name, args));
 
 export const encodeInspect = (id: number, iface: string): string =>
   `{"inspect":[${id},${str(iface)}]}`;

@@ -4,6 +4,7 @@
  * channel is buffered for it and delivered when it resumes; it leaves
  * when it leaves on purpose or when the session ends.
  */
+import { prepareEvent } from '../session/peer';
 import type { ServerSession } from './session';
 
 export class Channels {
@@ -31,10 +32,11 @@ export class Channels {
   publish(app: string, channel: string, iface: string, name: string, args: readonly unknown[]): number {
     const members = this.#members.get(`${app}\0${channel}`);
     if (!members) return 0;
+    const event = prepareEvent(iface, name, args);
     let count = 0;
     for (const session of [...members]) {
       if (session.ended) continue;
-      session.emit(iface, name, args);
+      session.emitPrepared(event);
       count++;
     }
     return count;

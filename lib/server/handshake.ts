@@ -17,6 +17,7 @@ import {
   sessionLossMessage,
   type SessionLossReasonValue,
 } from '../protocol/errors';
+import { isCount } from '../protocol/message';
 import type { SessionState } from '../session/state';
 import type { SessionLimits } from './session';
 
@@ -27,8 +28,6 @@ export interface RestoreRequest {
   received: number;
 }
 
-const isCount = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
 /** Reads `session:[id, sent, received]` or `session:[id, received]`. */
 export const readRestoreRequest = (credentials: unknown): RestoreRequest | undefined => {

@@ -16,6 +16,7 @@ import { encodeClose, encodeWelcome, type HandshakeRequest } from '../protocol/m
 import type { Transport } from '../transport/transport';
 import { TypedEmitter } from '../util/emitter';
 import { Application, ApplicationRegistry, type ApplicationDefinition } from './application';
+import { prepareEvent } from '../session/peer';
 import { Channels } from './channels';
 import { ServerConnection, type ConnectionHost } from './connection';
 import {
@@ -182,10 +183,11 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
 
   /** Sends an event to every session of an application, detached ones included. */
   broadcast(appName: string, iface: string, name: string, args: readonly unknown[]): number {
+    const event = prepareEvent(iface, name, args);
     let count = 0;
     for (const session of [...this.sessions.values()]) {
       if (session.app.name !== appName || session.ended) continue;
-      session.emit(iface, name, args);
+      session.emitPrepared(event);
       count++;
     }
     return count;
@@ -278,7 +280,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     clearTimeout(session.expiryTimer);
     this.sessions.delete(session.key, reason);
     this.channels.drop(session);
-    const connection = session.connection as ServerConnection | null;
+    const connection = session.connection;
     session.connection = null;
     const error = new SessionLostError(reason);
     connection?.fail(error, [error.code, error.message, reason]);
@@ -318,7 +320,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       this.endSession(session, SessionLossReason.MISMATCH);
       throw sessionLost(SessionLossReason.MISMATCH);
     }
-    const previous = session.connection as ServerConnection | null;
+    const previous = session.connection;
     if (previous) {
       previous.supersede();
       this.detached(previous, session);

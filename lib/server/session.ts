@@ -10,7 +10,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import type { Application, SessionContext } from './application';
-import { Peer, type PeerHandlers } from '../session/peer';
+import type { ServerConnection } from './connection';
+import { Peer, type PeerHandlers, type PreparedEvent } from '../session/peer';
 import type { SessionSnapshot } from '../session/state';
 import type { ServerSessionRecord } from './session-store';
 import type { Transport } from '../transport/transport';
@@ -75,7 +76,7 @@ export class ServerSession {
   readonly channels = new Set<string>();
   readonly createdAt: number;
   /** The connection currently attached, if any. */
-  connection: object | null = null;
+  connection: ServerConnection | null = null;
   expiryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Set once the session is gone for good. */
   ended = false;
@@ -150,6 +151,11 @@ export class ServerSession {
   /** Sends an event to this session; buffered while it is detached. */
   emit(iface: string, name: string, args: readonly unknown[]): void {
     if (!this.ended) this.peer.emitEvent(iface, name, args);
+  }
+
+  /** Sends an event already serialized for many sessions (broadcasts, channels). */
+  emitPrepared(event: PreparedEvent): void {
+    if (!this.ended) this.peer.emitPrepared(event);
   }
 
   toRecord(): ServerSessionRecord {

@@ -22,8 +22,9 @@ import {
   encodeCallbackError,
   encodeCallbackOk,
   encodeControl,
-  encodeEvent,
+  encodeEventBody,
   encodeInspect,
+  withEventId,
   type CallbackMessage,
   type CallMessage,
   type Message,
@@ -75,6 +76,23 @@ const CALLBACK_PREFIX = '{"callback":[';
 
 const isThenable = (value: unknown): value is PromiseLike<unknown[]> =>
   typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+
+/** An event serialized but for its id; see {@link prepareEvent}. */
+export interface PreparedEvent {
+  readonly body: string;
+}
+
+/**
+ * Serializes an event once, for `emitPrepared` on any number of peers.
+ * @throws TjstpError NOT_SERIALIZABLE (BigInt, cycles).
+ */
+export const prepareEvent = (iface: string, name: string, args: readonly unknown[]): PreparedEvent => {
+  try {
+    return { body: encodeEventBody(iface, name, args) };
+  } catch (error) {
+    throw notSerializable(error);
+  }
+};
 
 export class Peer {
   readonly state: SessionState;
@@ -164,14 +182,10 @@ export class Peer {
         return;
       case 'pong':
         this.#soliciting = false;
-        if (this.state.isOwnId(message.id) || message.id === 0) {
-          this.state.acknowledge(Math.abs(message.id));
-        }
+        this.#acknowledge(message.id);
         return;
       case 'ack':
-        if (this.state.isOwnId(message.id) || message.id === 0) {
-          this.state.acknowledge(Math.abs(message.id));
-        }
+        this.#acknowledge(message.id);
         return;
       default:
         return;
@@ -190,13 +204,12 @@ export class Peer {
 
   /** Sends an event; it is delivered once, in order, across reconnects. */
   emitEvent(iface: string, name: string, args: readonly unknown[]): void {
-    const id = this.#peekId();
-    let text: string;
-    try {
-      text = encodeEvent(id, iface, name, args);
-    } catch (error) {
-      throw notSerializable(error);
-    }
+    this.emitPrepared(prepareEvent(iface, name, args));
+  }
+
+  /** Sends an event serialized by {@link prepareEvent} (once for many peers). */
+  emitPrepared(event: PreparedEvent): void {
+    const text = withEventId(this.#peekId(), event.body);
     // A client can push back; on the server an overflow ends the session.
     if (this.#options.role === 'client' && this.#wouldOverflow(text)) throw new TjstpError(ErrorCode.BUFFER_FULL);
     this.#record(text);
@@ -246,6 +259,11 @@ export class Peer {
       if (entry.timer) clearTimeout(entry.timer);
       entry.reject(error);
     }
+  }
+
+  /** A pong or ack: the peer has everything of ours up to `id`. */
+  #acknowledge(id: number): void {
+    if (this.state.isOwnId(id) || id === 0) this.state.acknowledge(Math.abs(id));
   }
 
   #peekId(): number {

@@ -1,7 +1,7 @@
 /**
- * Handler bookkeeping shared by the WebSocket transports: queue messages
- * until a handler is bound, report the close exactly once, and stop
- * reporting after `unbind`. No Node built-ins: the W3C transport uses it.
+ * Handler bookkeeping shared by every transport: queue messages until a
+ * handler is bound, report the close exactly once, and stop reporting after
+ * `unbind`. No Node built-ins: the W3C transport uses it.
  */
 import type { TransportHandler } from './transport';
 
@@ -63,6 +63,11 @@ export class HandlerSlot {
   message(text: string): void {
     if (this.#ended) return;
     if (this.#handler) {
+      // The usual case, per message: nothing queued, hand it straight over.
+      if (!this.#draining && this.#head === this.#queue.length) {
+        this.#handler.message(text);
+        return;
+      }
       this.#queue.push(text);
       this.#drain();
     } else if (!this.#detached) {
@@ -72,6 +77,17 @@ export class HandlerSlot {
         this.#hooks.pause?.();
       }
     }
+  }
+
+  /**
+   * Offers the bound handler a refused input (see `TransportHandler.violation`);
+   * returns false when nobody is bound to take it.
+   */
+  violation(error: Error): boolean {
+    const handler = this.#handler;
+    if (!handler?.violation) return false;
+    handler.violation(error);
+    return true;
   }
 
   /** Remembers an error to report with the end; the first one wins. */

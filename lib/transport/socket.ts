@@ -8,6 +8,7 @@ import * as tls from 'node:tls';
 
 import { ProtocolError } from '../protocol/errors';
 import { FrameDecoder } from './framing';
+import { HandlerSlot } from './handler-slot';
 import {
   CLOSE_LINGER,
   DEFAULT_MAX_MESSAGE_SIZE,
@@ -51,22 +52,10 @@ export class SocketTransport implements Transport {
   readonly #socket: net.Socket;
   readonly #decoder: FrameDecoder;
   readonly #maxUnsentBytes: number;
+  readonly #slot: HandlerSlot;
   #open = true;
   #pending = '';
   #flushScheduled = false;
-  #handler: TransportHandler | null = null;
-  /** Set by `unbind`: input is dropped instead of queued. */
-  #detached = false;
-  /** Messages that arrived while nobody was bound; `#head` is the next. */
-  #queue: string[] = [];
-  #head = 0;
-  #draining = false;
-  /** We paused reading because nobody was bound. */
-  #paused = false;
-  /** The first error seen; reported with the close. */
-  #error: Error | undefined;
-  #socketClosed = false;
-  #closeReported = false;
 
   /**
    * Takes ownership of a connected socket: from now on the transport owns
@@ -81,10 +70,20 @@ export class SocketTransport implements Transport {
     this.#socket = socket;
     this.#maxUnsentBytes = options.maxUnsentBytes ?? MAX_UNSENT_BYTES;
     this.remoteAddress = options.remoteAddress ?? formatAddress(socket);
+    this.#slot = new HandlerSlot({
+      // Stop reading until someone binds, so an unbound transport never
+      // holds more than one chunk's worth of messages.
+      pause: () => {
+        if (this.#open) socket.pause();
+      },
+      resume: () => {
+        if (!socket.destroyed) socket.resume();
+      },
+    });
     this.#decoder = new FrameDecoder(
       options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
       {
-        message: (text) => this.#receive(text),
+        message: (text) => this.#slot.message(text),
         error: (error) => this.#fail(error),
       },
     );
@@ -95,7 +94,7 @@ export class SocketTransport implements Transport {
       this.#open = false;
     });
     socket.on('error', (error: Error) => {
-      this.#error ??= error;
+      this.#slot.fail(error);
       this.#open = false;
     });
     socket.on('close', () => this.#closed());
@@ -128,7 +127,7 @@ export class SocketTransport implements Transport {
     // What arrives after we closed is not read, only drained to see the FIN;
     // a paused socket would never see it, so never `close`.
     this.#decoder.halt();
-    this.#resume();
+    this.#socket.resume();
     this.#socket.end();
     // A peer that never finishes the close must not hold the socket.
     setTimeout(() => this.#socket.destroy(), CLOSE_LINGER).unref();
@@ -142,23 +141,11 @@ export class SocketTransport implements Transport {
   }
 
   bind(handler: TransportHandler): void {
-    this.#handler = handler;
-    this.#detached = false;
-    // Rebinding from inside a handler: the outer `bind` is still feeding
-    // queued messages and will report the close after them.
-    if (this.#draining) return;
-    this.#drain();
-    if (!this.#handler) return;
-    this.#resume();
-    if (this.#socketClosed) this.#reportClose();
+    this.#slot.bind(handler);
   }
 
   unbind(): void {
-    this.#handler = null;
-    this.#detached = true;
-    this.#queue = [];
-    this.#head = 0;
-    this.#resume();
+    this.#slot.unbind();
   }
 
   #flush(): void {
@@ -167,66 +154,15 @@ export class SocketTransport implements Transport {
     this.#pending = '';
     this.#socket.write(data);
     if (this.#socket.writableLength > this.#maxUnsentBytes) {
-      this.#error ??= new ProtocolError(`Peer is not reading: over ${this.#maxUnsentBytes} bytes unsent`);
+      this.#slot.fail(new ProtocolError(`Peer is not reading: over ${this.#maxUnsentBytes} bytes unsent`));
       this.destroy();
     }
   }
 
-  #receive(text: string): void {
-    if (this.#handler) {
-      if (this.#head === this.#queue.length) {
-        this.#handler.message(text);
-      } else {
-        // Left over from a handler that threw while being fed: keep order.
-        this.#queue.push(text);
-        this.#drain();
-      }
-    } else if (!this.#detached) {
-      this.#queue.push(text);
-      // Stop reading until someone binds, so an unbound transport never
-      // holds more than one chunk's worth of messages.
-      if (this.#open && !this.#paused) {
-        this.#paused = true;
-        this.#socket.pause();
-      }
-    }
-  }
-
-  /**
-   * Delivers queued messages to whoever is bound. Re-entrant calls (a
-   * handler that rebinds while being fed) return at once: the outer loop
-   * goes on feeding the new handler, keeping the order.
-   */
-  #drain(): void {
-    if (this.#draining) return;
-    this.#draining = true;
-    try {
-      while (this.#handler && this.#head < this.#queue.length) {
-        const text = this.#queue[this.#head];
-        this.#head += 1;
-        this.#handler.message(text);
-      }
-    } finally {
-      this.#draining = false;
-      if (this.#head >= this.#queue.length) {
-        this.#queue = [];
-        this.#head = 0;
-      }
-    }
-  }
-
-  #resume(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    if (!this.#socket.destroyed) this.#socket.resume();
-  }
-
   #fail(error: ProtocolError): void {
-    this.#error ??= error;
-    const handler = this.#handler;
-    if (handler?.violation && this.#open) {
-      // Let the protocol layer say why before the connection goes.
-      handler.violation(error);
+    this.#slot.fail(error);
+    // Let the protocol layer say why before the connection goes.
+    if (this.#open && this.#slot.violation(error)) {
       if (this.#open) {
         this.destroy();
         return;
@@ -241,17 +177,8 @@ export class SocketTransport implements Transport {
   #closed(): void {
     this.#open = false;
     this.#pending = '';
-    this.#socketClosed = true;
     this.#decoder.halt();
-    if (!this.#handler || this.#draining) return; // reported by `bind`
-    this.#drain();
-    this.#reportClose();
-  }
-
-  #reportClose(): void {
-    if (this.#closeReported || !this.#handler) return;
-    this.#closeReported = true;
-    this.#handler.close(this.#error);
+    this.#slot.end();
   }
 }
 
