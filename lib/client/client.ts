@@ -167,10 +167,12 @@ export class Client extends TypedEmitter<ClientEvents> {
       role: 'client',
       legacyPeer: snapshot?.legacy ?? false,
       snapshot,
-      maxBufferedBytes: this.#options.maxBufferedBytes ?? 4 * 1024 * 1024,
-      ackDelay: this.#options.ackDelay ?? 20,
-      ackEvery: this.#options.ackEvery ?? 64,
-      callTimeout: this.#options.callTimeout ?? 0,
+      limits: {
+        maxBufferedBytes: this.#options.maxBufferedBytes ?? 4 * 1024 * 1024,
+        ackDelay: this.#options.ackDelay ?? 20,
+        ackEvery: this.#options.ackEvery ?? 64,
+        callTimeout: this.#options.callTimeout ?? 0,
+      },
       handlers: {
         call: (iface, method, args) => this.#api.invoke(iface, method, args),
         inspect: (iface) => this.#api.methods(iface),

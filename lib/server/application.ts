@@ -263,6 +263,8 @@ export class Application {
   }
 
   #context(base: SessionContext): MethodContext {
+    // A server session's own context already reads this application's config.
+    if ('config' in base) return base as MethodContext;
     let context = this.#contexts.get(base);
     if (!context) {
       const app = this;

@@ -16,13 +16,13 @@ export class Channels {
     let members = this.#members.get(key);
     if (!members) this.#members.set(key, (members = new Set()));
     members.add(session);
-    session.channels.add(channel);
+    session.addChannel(channel);
   }
 
   leave(session: ServerSession, channel: string): void {
     const key = `${session.app.name}\0${channel}`;
     const members = this.#members.get(key);
-    session.channels.delete(channel);
+    session.removeChannel(channel);
     if (!members) return;
     members.delete(session);
     if (members.size === 0) this.#members.delete(key);

@@ -25,7 +25,7 @@ import {
   type HandshakeRequest,
   type Message,
 } from '../protocol/message';
-import type { Transport } from '../transport/transport';
+import type { Transport, TransportHandler } from '../transport/transport';
 import { Heartbeat } from '../session/heartbeat';
 import type { ServerSession } from './session';
 
@@ -46,6 +46,30 @@ export interface ConnectionHost {
 }
 
 export class ServerConnection {
+  /**
+   * What the transport calls: one small object rather than three closures
+   * per connection (a server holds many idle ones).
+   */
+  static readonly #Input = class implements TransportHandler {
+    readonly #connection: ServerConnection;
+
+    constructor(connection: ServerConnection) {
+      this.#connection = connection;
+    }
+
+    message(text: string): void {
+      this.#connection.#onText(text);
+    }
+
+    close(error?: Error): void {
+      this.#connection.#onClose(error);
+    }
+
+    violation(error: Error): void {
+      this.#connection.#protocolError(error);
+    }
+  };
+
   readonly transport: Transport;
   state: ConnectionState = 'awaiting-hello';
   session: ServerSession | null = null;
@@ -53,18 +77,14 @@ export class ServerConnection {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #heartbeat: Heartbeat | undefined;
   /** Messages that arrived while an asynchronous handshake was running. */
-  #queued: Message[] = [];
+  #queued: Message[] | undefined;
   #queuedBytes = 0;
 
   constructor(transport: Transport, host: ConnectionHost) {
     this.transport = transport;
     this.#host = host;
     this.#timer = setTimeout(() => this.#timeout(), host.handshakeTimeout);
-    transport.bind({
-      message: (text) => this.#onText(text),
-      close: (error) => this.#onClose(error),
-      violation: (error) => this.#protocolError(error),
-    });
+    transport.bind(new ServerConnection.#Input(this));
   }
 
   /** Moves to `to` if the current state is one of `from`; reports whether it did. */
@@ -73,12 +93,12 @@ export class ServerConnection {
     this.state = to;
     switch (to) {
       case 'ready':
-        clearTimeout(this.#timer);
+        this.#clearTimer();
         break;
       case 'closed':
-        clearTimeout(this.#timer);
+        this.#clearTimer();
         this.#heartbeat?.stop();
-        this.#queued = [];
+        this.#queued = undefined;
         break;
       default:
         break;
@@ -90,10 +110,12 @@ export class ServerConnection {
   ready(session: ServerSession): void {
     if (!this.transition(['authenticating'], 'ready')) return;
     this.session = session;
-    this.#heartbeat = new Heartbeat(session.peer, this.#host.heartbeatInterval, () => this.transport.destroy());
-    this.#heartbeat.start();
-    const queued = this.#queued;
-    this.#queued = [];
+    if (this.#host.heartbeatInterval > 0) {
+      this.#heartbeat = new Heartbeat(session.peer, this.#host.heartbeatInterval, () => this.transport.destroy());
+      this.#heartbeat.start();
+    }
+    const queued = this.#queued ?? [];
+    this.#queued = undefined;
     for (const message of queued) {
       if (this.state !== 'ready') break;
       this.#dispatch(message);
@@ -147,6 +169,7 @@ export class ServerConnection {
         );
         return;
       case 'authenticating':
+        this.#queued ??= [];
         this.#queuedBytes += text.length;
         if (this.#queued.length >= this.#host.maxPendingMessages || this.#queuedBytes > this.#host.maxPendingBytes) {
           this.#protocolError(new ProtocolError('Too many messages before the handshake completed'));
@@ -203,6 +226,12 @@ export class ServerConnection {
     } else {
       this.fail(new RemoteError(ErrorCode.INTERNAL_API_ERROR), [ErrorCode.INTERNAL_API_ERROR]);
     }
+  }
+
+  /** A spent Timeout object is a hundred bytes an idle connection need not keep. */
+  #clearTimer(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   #timeout(): void {

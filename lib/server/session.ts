@@ -9,9 +9,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import type { Application, SessionContext } from './application';
+import type { Application } from './application';
 import type { ServerConnection } from './connection';
-import { Peer, type PeerHandlers, type PreparedEvent } from '../session/peer';
+import { ServerSessionContext } from './context';
+import { Peer, type PeerHandlers, type PeerLimits, type PreparedEvent } from '../session/peer';
 import type { SessionSnapshot } from '../session/state';
 import type { ServerSessionRecord } from './session-store';
 import type { Transport } from '../transport/transport';
@@ -56,79 +57,102 @@ export interface ServerSessionInit {
   key: string;
   app: Application;
   user: string | null;
-  limits: SessionLimits;
+  /** Shared by the server's sessions: a session keeps a reference, not a copy. */
+  limits: PeerLimits;
   hooks: ServerSessionHooks;
   state?: Record<string, unknown>;
   snapshot?: SessionSnapshot;
   createdAt?: number;
 }
 
+/** What the session's Peer calls; one small object instead of five closures. */
+class SessionPeerHandlers implements PeerHandlers {
+  readonly #session: ServerSession;
+  readonly #hooks: ServerSessionHooks;
+
+  constructor(session: ServerSession, hooks: ServerSessionHooks) {
+    this.#session = session;
+    this.#hooks = hooks;
+  }
+
+  call(iface: string, method: string, args: unknown[]): unknown[] | Promise<unknown[]> {
+    return this.#hooks.invoke(this.#session, iface, method, args);
+  }
+
+  inspect(iface: string): readonly string[] | undefined {
+    return this.#session.app.methods(iface);
+  }
+
+  event(iface: string, name: string, args: unknown[]): void {
+    this.#hooks.event(this.#session, iface, name, args);
+  }
+
+  overflow(): void {
+    this.#hooks.overflow(this.#session);
+  }
+
+  error(error: unknown): void {
+    this.#hooks.error(this.#session, error);
+  }
+}
+
+const NO_CHANNELS: ReadonlySet<string> = new Set();
+
 export class ServerSession {
   readonly key: string;
-  /** Safe to log: a prefix of the key's hash, not of the id. */
-  readonly label: string;
   readonly app: Application;
   readonly user: string | null;
   readonly state: Record<string, unknown>;
   readonly peer: Peer;
-  readonly context: SessionContext;
-  /** Channels this session is a member of (see `Channels`). */
-  readonly channels = new Set<string>();
   readonly createdAt: number;
   /** The connection currently attached, if any. */
   connection: ServerConnection | null = null;
   expiryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Set once the session is gone for good. */
   ended = false;
+  readonly #hooks: ServerSessionHooks;
+  // Made on first use: most sessions of a big server sit idle.
+  #context: ServerSessionContext | undefined;
+  #channels: Set<string> | undefined;
 
   constructor(init: ServerSessionInit) {
     this.key = init.key;
-    this.label = `s:${init.key.slice(0, 10)}`;
     this.app = init.app;
     this.user = init.user;
     this.state = init.state ?? {};
     this.createdAt = init.createdAt ?? Date.now();
-    const { hooks } = init;
-    const handlers: PeerHandlers = {
-      call: (iface, method, args) => hooks.invoke(this, iface, method, args),
-      inspect: (iface) => this.app.methods(iface),
-      event: (iface, name, args) => hooks.event(this, iface, name, args),
-      overflow: () => hooks.overflow(this),
-      error: (error) => hooks.error(this, error),
-    };
+    this.#hooks = init.hooks;
     this.peer = new Peer({
       role: 'server',
-      handlers,
+      handlers: new SessionPeerHandlers(this, init.hooks),
+      limits: init.limits,
       snapshot: init.snapshot,
-      maxBufferedBytes: init.limits.maxBufferedBytes,
-      ackDelay: init.limits.ackDelay,
-      ackEvery: init.limits.ackEvery,
-      callTimeout: 0,
     });
-    const session = this;
-    this.context = {
-      sessionLabel: this.label,
-      user: this.user,
-      state: this.state,
-      emit(iface, name, ...args) {
-        session.emit(iface, name, args);
-      },
-      broadcast(iface, name, ...args) {
-        hooks.broadcast(session, iface, name, args);
-      },
-      join(channel) {
-        hooks.join(session, channel);
-      },
-      leave(channel) {
-        hooks.leave(session, channel);
-      },
-      publish(channel, iface, name, ...args) {
-        return hooks.publish(session, channel, iface, name, args);
-      },
-      get channels() {
-        return [...session.channels];
-      },
-    };
+  }
+
+  /** Safe to log: a prefix of the key's hash, not of the id. */
+  get label(): string {
+    return `s:${this.key.slice(0, 10)}`;
+  }
+
+  /** What the session's methods receive as their first argument. */
+  get context(): ServerSessionContext {
+    return (this.#context ??= new ServerSessionContext(this, this.#hooks));
+  }
+
+  /** Channels this session is a member of (changed through `Channels`). */
+  get channels(): ReadonlySet<string> {
+    return this.#channels ?? NO_CHANNELS;
+  }
+
+  /** For `Channels` only: records membership on the session's side. */
+  addChannel(channel: string): void {
+    (this.#channels ??= new Set()).add(channel);
+  }
+
+  /** For `Channels` only. */
+  removeChannel(channel: string): void {
+    this.#channels?.delete(channel);
   }
 
   get attached(): boolean {

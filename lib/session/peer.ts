@@ -46,20 +46,28 @@ export interface PeerHandlers {
   error(error: unknown): void;
 }
 
+/**
+ * A Peer's limits. A server passes one object to all its sessions, so a
+ * session costs no copy of them.
+ */
+export interface PeerLimits {
+  /** Outbox limit, in UTF-16 code units. */
+  readonly maxBufferedBytes: number;
+  /** Acknowledge at most this long after the first unacknowledged message. */
+  readonly ackDelay: number;
+  /** …or as soon as this many messages are unacknowledged. */
+  readonly ackEvery: number;
+  /** Fail a call not answered within this many ms; 0 or absent waits for ever. */
+  readonly callTimeout?: number;
+}
+
 export interface PeerOptions {
   role: Role;
   handlers: PeerHandlers;
+  limits: PeerLimits;
   /** The peer is the reference implementation (no sequenced replies, ids reused). */
   legacyPeer?: boolean;
   snapshot?: SessionSnapshot;
-  /** Outbox limit, in UTF-16 code units. */
-  maxBufferedBytes: number;
-  /** Acknowledge at most this long after the first unacknowledged message. */
-  ackDelay: number;
-  /** …or as soon as this many messages are unacknowledged. */
-  ackEvery: number;
-  /** Fail a call not answered within this many ms; 0 waits for ever. */
-  callTimeout: number;
 }
 
 interface Pending {
@@ -97,22 +105,23 @@ export const prepareEvent = (iface: string, name: string, args: readonly unknown
 export class Peer {
   readonly state: SessionState;
   legacyPeer: boolean;
-  readonly #options: PeerOptions;
+  readonly #limits: PeerLimits;
   readonly #handlers: PeerHandlers;
-  readonly #pending = new Map<number, Pending>();
+  /** Our calls awaiting replies; created with the first (idle sessions are many). */
+  #pending: Map<number, Pending> | undefined;
   #transport: Transport | null = null;
   #unacknowledged = 0;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #ended = false;
   /** Ids of incoming calls whose (asynchronous) methods are still running. */
-  readonly #running = new Set<number>();
+  #running: Set<number> | undefined;
   /** A ping is out to solicit an acknowledgement; cleared by its pong. */
   #soliciting = false;
   /** Whether anything arrived since the heartbeat last looked. */
   heard = false;
 
   constructor(options: PeerOptions) {
-    this.#options = options;
+    this.#limits = options.limits;
     this.#handlers = options.handlers;
     this.legacyPeer = options.legacyPeer ?? false;
     this.state = new SessionState(options.role, options.snapshot);
@@ -123,12 +132,12 @@ export class Peer {
   }
 
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#pending?.size ?? 0;
   }
 
   /** Incoming calls whose asynchronous methods have not finished yet. */
   get runningCount(): number {
-    return this.#running.size;
+    return this.#running?.size ?? 0;
   }
 
   /**
@@ -211,7 +220,7 @@ export class Peer {
   emitPrepared(event: PreparedEvent): void {
     const text = withEventId(this.#peekId(), event.body);
     // A client can push back; on the server an overflow ends the session.
-    if (this.#options.role === 'client' && this.#wouldOverflow(text)) throw new TjstpError(ErrorCode.BUFFER_FULL);
+    if (this.state.role === 'client' && this.#wouldOverflow(text)) throw new TjstpError(ErrorCode.BUFFER_FULL);
     this.#record(text);
   }
 
@@ -227,7 +236,7 @@ export class Peer {
    */
   oldestUnansweredCall(afterSeq: number): number | undefined {
     let oldest = Infinity;
-    for (const id of this.#running) oldest = Math.min(oldest, Math.abs(id));
+    for (const id of this.#running ?? []) oldest = Math.min(oldest, Math.abs(id));
     for (const [seq, text] of this.state.outbox.entries()) {
       if (seq <= afterSeq || !text.startsWith(CALLBACK_PREFIX)) continue;
       oldest = Math.min(oldest, Math.abs(Number.parseInt(text.slice(CALLBACK_PREFIX.length), 10)));
@@ -253,6 +262,7 @@ export class Peer {
 
   /** Fails every pending call with `error`, keeping the session. */
   failPending(error: Error): void {
+    if (this.#pending === undefined) return;
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const entry of pending) {
@@ -279,23 +289,24 @@ export class Peer {
     } catch (error) {
       return Promise.reject(notSerializable(error));
     }
-    if (this.#options.role === 'client' && this.#wouldOverflow(text)) {
+    if (this.state.role === 'client' && this.#wouldOverflow(text)) {
       return Promise.reject(new TjstpError(ErrorCode.BUFFER_FULL));
     }
     return new Promise<unknown[]>((resolve, reject) => {
-      const timeout = this.#options.callTimeout;
+      const timeout = this.#limits.callTimeout ?? 0;
+      const pending = (this.#pending ??= new Map());
       const timer = timeout > 0
         ? setTimeout(() => {
-          if (this.#pending.delete(id)) reject(new TjstpError(ErrorCode.CALL_TIMEOUT));
+          if (pending.delete(id)) reject(new TjstpError(ErrorCode.CALL_TIMEOUT));
         }, timeout)
         : undefined;
-      this.#pending.set(id, { resolve, reject, timer });
+      pending.set(id, { resolve, reject, timer });
       this.#record(text);
     });
   }
 
   #wouldOverflow(text: string): boolean {
-    return this.state.outbox.bytes + text.length > this.#options.maxBufferedBytes;
+    return this.state.outbox.bytes + text.length > this.#limits.maxBufferedBytes;
   }
 
   /** Takes the next id for a sequenced message, keeps it, sends it if attached. */
@@ -307,7 +318,7 @@ export class Peer {
     this.#write(text);
     if (overflow) {
       this.#handlers.overflow();
-    } else if (outbox.bytes * 2 > this.#options.maxBufferedBytes && !this.#soliciting && this.#transport !== null) {
+    } else if (outbox.bytes * 2 > this.#limits.maxBufferedBytes && !this.#soliciting && this.#transport !== null) {
       // A reference peer acknowledges only by answering pings: ask before
       // the outbox fills. A tjstp peer acknowledges long before this.
       this.#soliciting = true;
@@ -328,10 +339,10 @@ export class Peer {
 
   #scheduleAck(): void {
     this.#unacknowledged++;
-    if (this.#unacknowledged >= this.#options.ackEvery) {
+    if (this.#unacknowledged >= this.#limits.ackEvery) {
       this.#sendAck();
     } else if (this.#ackTimer === undefined) {
-      this.#ackTimer = setTimeout(() => this.#sendAck(), this.#options.ackDelay);
+      this.#ackTimer = setTimeout(() => this.#sendAck(), this.#limits.ackDelay);
     }
   }
 
@@ -350,9 +361,10 @@ export class Peer {
     // A reply to our call N proves the peer has everything up to N.
     if (this.state.isOwnId(message.id)) this.state.acknowledge(Math.abs(message.id));
     if (message.seq !== undefined && !this.#accept(message.seq)) return;
-    const pending = this.#pending.get(message.id);
-    if (pending === undefined) return;
-    this.#pending.delete(message.id);
+    const calls = this.#pending;
+    const pending = calls?.get(message.id);
+    if (calls === undefined || pending === undefined) return;
+    calls.delete(message.id);
     if (pending.timer) clearTimeout(pending.timer);
     if (message.ok !== undefined) pending.resolve(message.ok);
     else pending.reject(RemoteError.fromJstp(message.error));
@@ -368,14 +380,15 @@ export class Peer {
     }
     if (isThenable(result)) {
       const { id } = message;
-      this.#running.add(id);
+      const running = (this.#running ??= new Set());
+      running.add(id);
       result.then(
         (results) => {
-          this.#running.delete(id);
+          running.delete(id);
           this.#reply(id, results);
         },
         (error: unknown) => {
-          this.#running.delete(id);
+          running.delete(id);
           this.#replyError(id, error);
         },
       );
@@ -421,9 +434,11 @@ export class Peer {
    * whose reply has not come will never be answered. Fail it, never hang.
    */
   #failLostReplies(peerReceived: number): void {
-    for (const [id, pending] of this.#pending) {
+    const pendingCalls = this.#pending;
+    if (pendingCalls === undefined) return;
+    for (const [id, pending] of pendingCalls) {
       if (Math.abs(id) > peerReceived) continue;
-      this.#pending.delete(id);
+      pendingCalls.delete(id);
       if (pending.timer) clearTimeout(pending.timer);
       pending.reject(new TjstpError(ErrorCode.CALLBACK_LOST));
     }

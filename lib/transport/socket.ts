@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 
 import { ProtocolError } from '../protocol/errors';
-import { FrameDecoder } from './framing';
+import { FrameDecoder, type FrameSink } from './framing';
 import { HandlerSlot } from './handler-slot';
 import {
   CLOSE_LINGER,
@@ -33,6 +33,10 @@ export interface SocketTransportOptions {
   remoteAddress?: string;
 }
 
+/** Where a socket's transport is found by the listeners all sockets share. */
+const OWNER = Symbol('tjstp.socketTransport');
+type OwnedSocket = net.Socket & { [OWNER]?: SocketTransport };
+
 const formatAddress = (socket: net.Socket): string => {
   const { remoteAddress: host, remotePort: port } = socket;
   if (host === undefined) return 'unknown';
@@ -47,12 +51,55 @@ const formatAddress = (socket: net.Socket): string => {
  * `handler.close(error)`, reported when the socket's `close` event fires.
  */
 export class SocketTransport implements Transport {
+  /**
+   * Socket listeners shared by every transport (`this` is the socket), and
+   * one small sink object: a server holds many idle connections, and
+   * closures per connection cost it a few hundred bytes each.
+   */
+  static readonly #listeners = {
+    data(this: OwnedSocket, chunk: Buffer): void {
+      const transport = this[OWNER];
+      if (transport) transport.#decoder.push(chunk);
+    },
+    end(this: OwnedSocket): void {
+      // The peer finished sending; Node ends our side too (no half-open).
+      const transport = this[OWNER];
+      if (transport) transport.#open = false;
+    },
+    error(this: OwnedSocket, error: Error): void {
+      const transport = this[OWNER];
+      if (!transport) return;
+      transport.#slot.fail(error);
+      transport.#open = false;
+    },
+    close(this: OwnedSocket): void {
+      const transport = this[OWNER];
+      if (transport) transport.#closed();
+    },
+  };
+
+  static readonly #Sink = class implements FrameSink {
+    readonly #transport: SocketTransport;
+
+    constructor(transport: SocketTransport) {
+      this.#transport = transport;
+    }
+
+    message(text: string): void {
+      this.#transport.#slot.message(text);
+    }
+
+    error(error: ProtocolError): void {
+      this.#transport.#fail(error);
+    }
+  };
+
   readonly kind: SocketKind;
-  readonly remoteAddress: string;
-  readonly #socket: net.Socket;
+  readonly #socket: OwnedSocket;
   readonly #decoder: FrameDecoder;
   readonly #maxUnsentBytes: number;
   readonly #slot: HandlerSlot;
+  #remoteAddress: string | undefined;
   #open = true;
   #pending = '';
   #flushScheduled = false;
@@ -69,39 +116,35 @@ export class SocketTransport implements Transport {
     this.kind = kind;
     this.#socket = socket;
     this.#maxUnsentBytes = options.maxUnsentBytes ?? MAX_UNSENT_BYTES;
-    this.remoteAddress = options.remoteAddress ?? formatAddress(socket);
-    this.#slot = new HandlerSlot({
-      // Stop reading until someone binds, so an unbound transport never
-      // holds more than one chunk's worth of messages.
-      pause: () => {
-        if (this.#open) socket.pause();
-      },
-      resume: () => {
-        if (!socket.destroyed) socket.resume();
-      },
-    });
+    this.#remoteAddress = options.remoteAddress;
+    // The socket itself is the slot's flow control: it pauses reading until
+    // someone binds, so an unbound transport never holds more than one
+    // chunk's worth of messages.
+    this.#slot = new HandlerSlot(socket);
     this.#decoder = new FrameDecoder(
       options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-      {
-        message: (text) => this.#slot.message(text),
-        error: (error) => this.#fail(error),
-      },
+      new SocketTransport.#Sink(this),
     );
     if (kind !== 'ipc') socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#decoder.push(chunk));
-    socket.on('end', () => {
-      // The peer finished sending; Node ends our side too (no half-open).
-      this.#open = false;
-    });
-    socket.on('error', (error: Error) => {
-      this.#slot.fail(error);
-      this.#open = false;
-    });
-    socket.on('close', () => this.#closed());
+    (socket as OwnedSocket)[OWNER] = this;
+    const listeners = SocketTransport.#listeners;
+    socket.on('data', listeners.data);
+    socket.on('end', listeners.end);
+    socket.on('error', listeners.error);
+    socket.on('close', listeners.close);
     if (socket.destroyed) {
       this.#open = false;
       process.nextTick(() => this.#closed());
     }
+  }
+
+  /**
+   * `host:port` of the peer (IPC: the socket path). Looked up on first use,
+   * which should be while the socket is connected: after it closes the
+   * address is no longer known and this is `unknown`.
+   */
+  get remoteAddress(): string {
+    return (this.#remoteAddress ??= formatAddress(this.#socket));
   }
 
   get open(): boolean {

@@ -128,6 +128,27 @@ export default (context: MethodContext) => {
     }
   });
 
+  it('gives each session one context; a method detached from it fails clearly', async () => {
+    const root = makeApps({
+      'app/api/probe/same.js': 'module.exports = (context) => { (context.state.seen ??= []).push(context); return context.state.seen.every((c) => c === context); };\n',
+      'app/api/probe/shape.js': "module.exports = (context) => [context.sessionLabel.startsWith('s:'), context.user, context.channels.length, typeof context.config];\n",
+      'app/api/probe/detached.js': "module.exports = (context) => { const { emit } = context; emit('x', 'y'); };\n",
+    });
+    const logger = capturingLogger();
+    const served = await serve(root, { server: { logger } });
+    try {
+      const client = await served.connect({ app: 'app' });
+      assert.equal(await client.call('probe', 'same'), true);
+      assert.equal(await client.call('probe', 'same'), true, 'the same context object on every call');
+      assert.deepEqual(await client.call('probe', 'shape'), [true, null, 0, 'object']);
+      await rejectsWith(client.call('probe', 'detached'), 16);
+      await waitFor(() => logger.errors.length === 1, 2000, 'the failure to be logged');
+      assert.match(String((logger.errors[0]?.error as Error).message), /context\.emit must be called on the context/);
+    } finally {
+      await served.close();
+    }
+  });
+
   it('broadcasts to every session, one whose connection is down included', async () => {
     const root = makeApps({
       'chat/api/rooms/say.ts': `import type { MethodContext } from ${paths.lib};

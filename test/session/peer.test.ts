@@ -68,7 +68,7 @@ const run = async (ops: Op[], ackEvery: number): Promise<void> => {
   const slowReplies: (() => void)[] = [];
   const serverEvents: number[] = [];
   const clientEvents: number[] = [];
-  const options = { maxBufferedBytes: 1e9, ackDelay: 1, ackEvery, callTimeout: 0 };
+  const options = { limits: { maxBufferedBytes: 1e9, ackDelay: 1, ackEvery, callTimeout: 0 } };
   const server = new Peer({
     role: 'server',
     ...options,
@@ -194,7 +194,7 @@ describe('Peer (session engine)', () => {
   });
 
   it('asks a quiet peer for an acknowledgement before its outbox fills', () => {
-    const peer = new Peer({ role: 'server', handlers: handlers({}), maxBufferedBytes: 1000, ackDelay: 1, ackEvery: 1, callTimeout: 0 });
+    const peer = new Peer({ role: 'server', handlers: handlers({}), limits: { maxBufferedBytes: 1000, ackDelay: 1, ackEvery: 1 } });
     const link = new Link();
     peer.attach(link, 0);
     for (let i = 0; i < 12; i++) peer.emitEvent('e', 'x', ['.'.repeat(20)]);
@@ -211,10 +211,7 @@ describe('Peer (session engine)', () => {
     const peer = new Peer({
       role: 'server',
       handlers: handlers({}),
-      maxBufferedBytes: 1e9,
-      ackDelay: 1,
-      ackEvery: 1,
-      callTimeout: 0,
+      limits: { maxBufferedBytes: 1e9, ackDelay: 1, ackEvery: 1 },
     });
     const seen = new Set<number>();
     for (let round = 0; round < 5; round++) {
