@@ -169,7 +169,7 @@ export class Client extends TypedEmitter<ClientEvents> {
       snapshot,
       limits: {
         maxBufferedBytes: this.#options.maxBufferedBytes ?? 4 * 1024 * 1024,
-        ackDelay: this.#options.ackDelay ?? 20,
+        ackDelay: this.#options.ackDelay ?? 200,
         ackEvery: this.#options.ackEvery ?? 64,
         callTimeout: this.#options.callTimeout ?? 0,
       },

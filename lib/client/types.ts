@@ -41,7 +41,15 @@ export interface ClientOptions {
   callTimeout?: number;
   /** Largest total of unacknowledged outgoing messages; beyond it calls fail with BUFFER_FULL. Default 4 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * ms after a server message arrives before it is acknowledged (one ack
+   * covers everything received so far). Default 200: a client mostly
+   * receives events, and on a busy stream each ack is a write to the
+   * socket, so fewer acks leave it more time to read. The server holds
+   * what is not yet acknowledged a little longer; nothing is lost either way.
+   */
   ackDelay?: number;
+  /** …or as soon as this many messages are unacknowledged. Default 64. */
   ackEvery?: number;
   /** Interfaces the server may call on this client. */
   api?: ClientInterfaces;
