@@ -26,6 +26,8 @@ export interface ServeConfig {
   heartbeatInterval?: number;
   maxMessageSize?: number;
   drainTimeout?: number;
+  /** Kernel accept queue per listener. */
+  backlog?: number;
 }
 
 export const serveUsage = `Usage: tjstp serve [options]
@@ -42,6 +44,7 @@ export const serveUsage = `Usage: tjstp serve [options]
   --max-message-size N      largest message accepted (1048576)
   --heartbeat-interval MS   ping when quiet; 0 disables (15000)
   --drain-timeout MS        on SIGTERM, wait this long for calls (10000)
+  --backlog N               connections queued before accept (4096)
   --no-watch                do not reload applications when files change
 `;
 
@@ -61,6 +64,7 @@ const flags = {
   'max-message-size': { type: 'string' },
   'heartbeat-interval': { type: 'string' },
   'drain-timeout': { type: 'string' },
+  backlog: { type: 'string' },
   'no-watch': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -77,6 +81,12 @@ const integer = (value: unknown, name: string, max = Number.MAX_SAFE_INTEGER): n
 
 const port = (value: unknown, name: string): number => integer(value, name, 65535);
 
+const backlog = (value: unknown, name: string): number => {
+  const number = integer(value, name, 65535);
+  if (number === 0) throw new ConfigError(`${name}: expected a whole number from 1 to 65535, got 0`);
+  return number;
+};
+
 const text = (value: unknown, name: string): string => {
   if (typeof value !== 'string' || value === '') throw new ConfigError(`${name}: expected a non-empty string`);
   return value;
@@ -84,7 +94,7 @@ const text = (value: unknown, name: string): string => {
 
 const configKeys = new Set([
   'applications', 'host', 'tcp', 'ws', 'tls', 'wss', 'ipc', 'cert', 'key', 'watch', 'session',
-  'handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout',
+  'handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout', 'backlog',
 ]);
 
 /** Reads and checks a JSON config file; relative paths in it are relative to the file. */
@@ -114,6 +124,7 @@ export const readConfigFile = (file: string): Partial<ServeConfig> => {
   for (const key of ['handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout'] as const) {
     if (entries[key] !== undefined) config[key] = integer(entries[key], at(key));
   }
+  if (entries.backlog !== undefined) config.backlog = backlog(entries.backlog, at('backlog'));
   if (entries.session !== undefined) {
     const session = entries.session as Record<string, unknown>;
     if (typeof session !== 'object' || session === null) throw new ConfigError(`${at('session')}: expected an object`);
@@ -162,6 +173,7 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
   if (values['max-message-size'] !== undefined) config.maxMessageSize = integer(values['max-message-size'], '--max-message-size');
   if (values['heartbeat-interval'] !== undefined) config.heartbeatInterval = integer(values['heartbeat-interval'], '--heartbeat-interval');
   if (values['drain-timeout'] !== undefined) config.drainTimeout = integer(values['drain-timeout'], '--drain-timeout');
+  if (values.backlog !== undefined) config.backlog = backlog(values.backlog, '--backlog');
   const listening = [config.tcp, config.ws, config.tls, config.wss, config.ipc].some((value) => value !== undefined);
   if (!listening) {
     config.tcp = 3000;

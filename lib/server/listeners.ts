@@ -25,7 +25,17 @@ export interface ListenOptions {
   wss?: SecureListenOptions;
   /** Unix socket or Windows pipe path. */
   ipc?: string;
+  /**
+   * Connections the kernel queues before they are accepted. Default 4096
+   * (Node's is 511). When many sessions resume at once (a server restart, a
+   * network blip), a short queue overflows and the kernel drops the excess
+   * SYNs; those clients retry only after a second or more. The kernel caps
+   * it (Linux: `net.core.somaxconn`, 4096 by default since 5.4).
+   */
+  backlog?: number;
 }
+
+export const DEFAULT_BACKLOG = 4096;
 
 export interface Listener {
   readonly kind: TransportKind;
@@ -41,7 +51,7 @@ interface ListenerContext {
   onTransport(transport: Transport): void;
 }
 
-const bind = (server: net.Server, kind: TransportKind, host: string, port: number | string): Promise<Listener> =>
+const bind = (server: net.Server, kind: TransportKind, host: string, port: number | string, backlog: number): Promise<Listener> =>
   new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
     server.once('error', onError);
@@ -60,19 +70,21 @@ const bind = (server: net.Server, kind: TransportKind, host: string, port: numbe
         }),
       });
     };
-    if (typeof port === 'string') server.listen(port, ready);
-    else server.listen(port, host, ready);
+    if (typeof port === 'string') server.listen({ path: port, backlog }, ready);
+    else server.listen({ port, host, backlog }, ready);
   });
 
 /** Opens every listener asked for; closes those already open if one fails. */
 export const openListeners = async (options: ListenOptions, context: ListenerContext): Promise<Listener[]> => {
   const host = options.host ?? '127.0.0.1';
+  const backlog = options.backlog ?? DEFAULT_BACKLOG;
+  if (!Number.isInteger(backlog) || backlog < 1) throw new RangeError(`backlog must be a positive integer, got ${backlog}`);
   const { maxMessageSize, maxUnsentBytes, onTransport } = context;
   const opened: Listener[] = [];
   const open = async (server: net.Server, kind: TransportKind, port: number | string): Promise<void> => {
     // Errors after listen (e.g. EMFILE on accept) must not crash the process.
     server.on('error', () => {});
-    opened.push(await bind(server, kind, host, port));
+    opened.push(await bind(server, kind, host, port, backlog));
   };
   try {
     if (options.tcp !== undefined) {

@@ -99,7 +99,7 @@ describe('tjstp serve', () => {
     fs.writeFileSync(path.join(dir, 'tjstp.json'), JSON.stringify({
       applications: path.join(root, 'applications'),
       tls: 0, cert: 'cert.pem', key: 'key.pem', ipc: socket, tcp: 1,
-      session: { holdTime: 5000 },
+      session: { holdTime: 5000 }, backlog: 128,
     }));
     const server = await start(['--config', path.join(dir, 'tjstp.json'), '--tcp', '0', '--no-watch'], 3);
     try {
@@ -143,6 +143,7 @@ describe('tjstp serve', () => {
     const cases: [string[], RegExp, number][] = [
       [['serve', '--tcp', 'x'], /--tcp: expected a whole number from 0 to 65535/, 2],
       [['serve', '--tcp', '70000'], /--tcp: expected a whole number/, 2],
+      [['serve', '--backlog', '0'], /--backlog: expected a whole number from 1 to 65535, got 0/, 2],
       [['serve', '--tls', '0'], /--tls and --wss need --cert FILE and --key FILE/, 2],
       [['serve', '--frobnicate'], /Unknown option '--frobnicate'/, 2],
       [['serve', '--applications', '/nonexistent/apps', '--tcp', '0'], /no such directory/, 1],

@@ -5,6 +5,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,6 +63,37 @@ describe('listeners', () => {
     } finally {
       await server.close();
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+
+  it('queues up to `backlog` connections in the kernel (default 4096), for resume storms', async () => {
+    // `ss` shows a listening socket's backlog as its Send-Q; the kernel caps it at somaxconn.
+    const somaxconn = ((): number | undefined => {
+      try {
+        return Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+      } catch {
+        return undefined;
+      }
+    })();
+    const queueOf = (port: number | undefined): number | undefined => {
+      try {
+        const line = execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' }).trim();
+        return Number(line.split(/\s+/)[2]);
+      } catch {
+        return undefined;
+      }
+    };
+    const server = new Server({ applications: [createTestApp().definition], logger: silentLogger });
+    try {
+      await assert.rejects(server.listen({ tcp: 0, backlog: 0 }), /backlog must be a positive integer, got 0/);
+      const [byDefault] = await server.listen({ tcp: 0 });
+      const [small] = await server.listen({ ws: 0, backlog: 7 });
+      const seen = queueOf(byDefault?.port);
+      if (seen === undefined || somaxconn === undefined) return; // no ss or /proc here: the option is still accepted
+      assert.equal(seen, Math.min(4096, somaxconn), 'the default');
+      assert.equal(queueOf(small?.port), 7, 'as asked');
+    } finally {
+      await server.close();
     }
   });
 });
