@@ -11,7 +11,10 @@
  * - `fanoutMeasure`: counts the `tick` rounds that reached every open
  *   connection during a window; each completed round is reported to the
  *   server's control port, which lets the server send the next one;
- * - `storm*`: the tjstp resume storm (see `storm.ts`).
+ * - `storm*`: the tjstp resume storm (see `storm.ts`);
+ * - `burst`: opens `count` connections all at once, with no limit on how
+ *   many are connecting, times until all are open, then closes them: the
+ *   floor the storm is compared with (raw systems).
  */
 import net from 'node:net';
 import { HOST, isSystem, pool, quantile, serveRequests, sleep, type System } from './common';
@@ -60,6 +63,23 @@ const open = async ({ count, concurrency }: Record<string, unknown>): Promise<un
     }
   });
   return { open: clients.length, failed, ms: performance.now() - started };
+};
+
+const burst = async ({ count }: Record<string, unknown>): Promise<unknown> => {
+  const target = Number(count);
+  const opened: BenchClient[] = [];
+  let failed = 0;
+  const started = performance.now();
+  await pool(target, target, async () => {
+    try {
+      opened.push(await openClient(system, port, () => {}));
+    } catch {
+      failed++;
+    }
+  });
+  const ms = performance.now() - started;
+  for (const client of opened) client.close();
+  return { open: opened.length, failed, ms };
 };
 
 interface RpcResult {
@@ -159,6 +179,7 @@ const storm = new Storm(clients);
 serveRequests(
   {
     connect: open,
+    burst,
     rpc: (args) => rpc(args),
     fanoutControl,
     fanoutMeasure,

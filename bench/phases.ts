@@ -74,6 +74,12 @@ export interface StormTrial extends StormResult {
   serverSessions: number;
   /** ms from the server's first detach to its last resume. */
   serverSpanMs: number;
+  /**
+   * The floor, in the same trial: ms for the raw system of the same
+   * transport (raw net, raw ws) to open as many connections at once from
+   * one process. Nothing resumes faster than its connections open.
+   */
+  rawOpenMs: number;
 }
 
 /** Every child ever started, so an abort can end them all. */
@@ -282,6 +288,7 @@ export const runStorm = async (config: Config): Promise<StormTrial[]> => {
           serverReplayed: server.replayed,
           serverSessions: server.sessions,
           serverSpanMs: server.spanMs,
+          rawOpenMs: Number.NaN,
         };
         results.push(entry);
         const lost = entry.ticksMissing + entry.failedCalls + entry.wrongResults + entry.duplicates + entry.gaps + entry.sessionsLost;
@@ -293,9 +300,26 @@ export const runStorm = async (config: Config): Promise<StormTrial[]> => {
       } finally {
         await stopPair(pair);
       }
+      const entry = results[results.length - 1];
+      if (entry?.transport === transport) {
+        entry.rawOpenMs = await rawOpenFloor(config, transport === 'tcp' ? 'raw-tcp' : 'raw-ws', config.stormSessions);
+        console.log(`  [storm ${trial + 1}/${config.stormTrials}] floor: ${transport === 'tcp' ? 'raw-tcp' : 'raw-ws'} opens ${config.stormSessions} connections at once in ${entry.rawOpenMs.toFixed(0)} ms; the storm took ${(entry.resumeMs / entry.rawOpenMs).toFixed(2)}× that`);
+      }
     }
   }
   return results;
+};
+
+/** ms for a raw system's client process to open `count` connections at once. */
+const rawOpenFloor = async (config: Config, system: 'raw-tcp' | 'raw-ws', count: number): Promise<number> => {
+  const pair = await startPair(config, system);
+  try {
+    const result = await pair.client.request<{ open: number; failed: number; ms: number }>('burst', { count }, 120_000);
+    if (result.open < count) console.log(`  ! ${system}: ${result.open} of ${count} connections opened (${result.failed} failed)`);
+    return result.ms;
+  } finally {
+    await stopPair(pair);
+  }
 };
 
 export const allSystems = (): System[] => [...SYSTEMS];
