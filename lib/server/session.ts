@@ -102,7 +102,6 @@ export class ServerSession {
   readonly key: string;
   readonly app: Application;
   readonly user: string | null;
-  readonly state: Record<string, unknown>;
   readonly peer: Peer;
   readonly createdAt: number;
   /** The connection currently attached, if any. */
@@ -114,12 +113,13 @@ export class ServerSession {
   // Made on first use: most sessions of a big server sit idle.
   #context: ServerSessionContext | undefined;
   #channels: Set<string> | undefined;
+  #state: Record<string, unknown> | undefined;
 
   constructor(init: ServerSessionInit) {
     this.key = init.key;
     this.app = init.app;
     this.user = init.user;
-    this.state = init.state ?? {};
+    this.#state = init.state;
     this.createdAt = init.createdAt ?? Date.now();
     this.#hooks = init.hooks;
     this.peer = new Peer({
@@ -128,6 +128,11 @@ export class ServerSession {
       limits: init.limits,
       snapshot: init.snapshot,
     });
+  }
+
+  /** The application's state for this session, kept across reconnects and restores. */
+  get state(): Record<string, unknown> {
+    return (this.#state ??= {});
   }
 
   /** Safe to log: a prefix of the key's hash, not of the id. */

@@ -19,7 +19,7 @@ import {
   Transport,
   TransportHandler,
 } from './transport';
-import { HandlerSlot } from './handler-slot';
+import { HandlerSlot, type HandlerSlotHooks } from './handler-slot';
 import { JSTP_SUBPROTOCOL, closeErrorFor, closeStatusFor } from './w3c-websocket';
 
 /** Options of {@link WebSocketTransport}. */
@@ -63,13 +63,67 @@ const toTransportError = (error: Error, maxPayload: number): Error => {
  * A {@link Transport} over an open `ws` WebSocket. Every `error` the
  * WebSocket emits is handled and ends in exactly one `handler.close`.
  */
+/** Where a WebSocket's transport is found by the listeners all of them share. */
+const OWNER = Symbol('tjstp.webSocketTransport');
+type OwnedWebSocket = WebSocket & { [OWNER]?: WebSocketTransport };
+
 export class WebSocketTransport implements Transport {
+  /**
+   * WebSocket listeners shared by every transport (`this` is the WebSocket)
+   * and one small flow-control object: a server holds many idle
+   * connections, and closures per connection cost it a few hundred bytes.
+   */
+  static readonly #listeners = {
+    message(this: OwnedWebSocket, data: WebSocket.RawData): void {
+      const transport = this[OWNER];
+      // After `destroy` the rest of an already received chunk is not reported.
+      if (transport && !transport.#destroyed) transport.#slot.message(toText(data));
+    },
+    error(this: OwnedWebSocket, error: Error): void {
+      const transport = this[OWNER];
+      if (!transport) return;
+      transport.#open = false;
+      transport.#slot.fail(toTransportError(error, transport.#maxPayload));
+    },
+    close(this: OwnedWebSocket, status: number, reason: Buffer): void {
+      const transport = this[OWNER];
+      if (!transport) return;
+      transport.#open = false;
+      transport.#uncork();
+      const error = transport.#closing
+        ? undefined
+        : closeErrorFor(status, reason.toString('utf8'));
+      transport.#slot.end(error);
+    },
+  };
+
+  /**
+   * Reading stops while nobody is bound (until `bind`), never while
+   * closing: the close handshake needs the peer's frame.
+   */
+  static readonly #Flow = class implements HandlerSlotHooks {
+    readonly #transport: WebSocketTransport;
+
+    constructor(transport: WebSocketTransport) {
+      this.#transport = transport;
+    }
+
+    pause(): void {
+      if (this.#transport.#open) this.#transport.#ws.pause();
+    }
+
+    resume(): void {
+      this.#transport.#ws.resume();
+    }
+  };
+
   readonly kind: 'ws' | 'wss';
   readonly remoteAddress: string;
-  readonly #ws: WebSocket;
+  readonly #ws: OwnedWebSocket;
   readonly #socket: Pick<Duplex, 'cork' | 'uncork'> | undefined;
   readonly #slot: HandlerSlot;
   readonly #maxUnsentBytes: number;
+  readonly #maxPayload: number;
   #open = true;
   /** We started the close, so the status the peer echoes is no error. */
   #closing = false;
@@ -86,32 +140,14 @@ export class WebSocketTransport implements Transport {
     this.#ws = ws;
     this.#socket = options.socket;
     this.#maxUnsentBytes = options.maxUnsentBytes ?? MAX_UNSENT_BYTES;
-    this.#slot = new HandlerSlot({
-      // Stop reading while nobody is bound (until `bind`, or while closing
-      // where the close handshake needs the peer's frame).
-      pause: () => {
-        if (this.#open) ws.pause();
-      },
-      resume: () => ws.resume(),
-    });
-    const maxPayload = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-    // Text and binary frames alike carry UTF-8 text. After `destroy` the
-    // rest of an already received chunk is not reported.
-    ws.on('message', (data) => {
-      if (!this.#destroyed) this.#slot.message(toText(data));
-    });
-    ws.on('error', (error) => {
-      this.#open = false;
-      this.#slot.fail(toTransportError(error, maxPayload));
-    });
-    ws.on('close', (status, reason) => {
-      this.#open = false;
-      this.#uncork();
-      const error = this.#closing
-        ? undefined
-        : closeErrorFor(status, reason.toString('utf8'));
-      this.#slot.end(error);
-    });
+    this.#maxPayload = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.#slot = new HandlerSlot(new WebSocketTransport.#Flow(this));
+    // Text and binary frames alike carry UTF-8 text.
+    (ws as OwnedWebSocket)[OWNER] = this;
+    const listeners = WebSocketTransport.#listeners;
+    ws.on('message', listeners.message);
+    ws.on('error', listeners.error);
+    ws.on('close', listeners.close);
     if (ws.readyState !== WebSocket.OPEN) this.#open = false;
   }
 
