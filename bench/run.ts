@@ -11,7 +11,9 @@
  * See `phases.ts` for the method. Prints progress and the report, and
  * writes `bench/results/<timestamp>.json` and `.md`.
  *
- * Options: `--short`, `--only rpc,fanout,idle,storm,codec`,
+ * Options: `--short`, `--smoke` (a few seconds, tiny sizes: checks the
+ * harness works end to end, as `npm test` does; its figures mean nothing),
+ * `--only rpc,fanout,idle,storm,codec`,
  * `--systems tjstp-tcp,raw-tcp,…`, `--trials N`, `--inflight 256`, `--pin`
  * (server on CPU 0, clients on CPU 1), `--out DIR`, `--note TEXT`, `--profile` (runs tjstp's
  * processes with `--cpu-prof` into bench/results/profiles/; summarize with
@@ -38,7 +40,8 @@ const option = (name: string): string | undefined => {
   return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[at + 1];
 };
 
-const short = argv.includes('--short');
+const smoke = argv.includes('--smoke');
+const short = smoke || argv.includes('--short');
 const profile = argv.includes('--profile');
 const systems = (option('--systems')?.split(',') ?? [...SYSTEMS]).filter(isSystem) as System[];
 const phases = (option('--only')?.split(',') ?? [...PHASES]).filter((p): p is Phase => (PHASES as readonly string[]).includes(p));
@@ -76,7 +79,7 @@ const trialsOption = Number(option('--trials'));
 const config: Config = {
   short,
   systems,
-  trials: trialsOption > 0 ? trialsOption : short ? 3 : 5,
+  trials: trialsOption > 0 ? trialsOption : smoke ? 1 : short ? 3 : 5,
   inflight: option('--inflight')?.split(',').map(Number).filter((n) => n > 0) ?? [1, 16, 256],
   rpcPrewarmMs: short ? 100 : 1000,
   rpcWarmMs: short ? 100 : 500,
@@ -91,10 +94,27 @@ const config: Config = {
   stormTransports: ['tcp', 'ws'],
   codecTrials: short ? 3 : 5,
   codecMs: short ? 50 : 400,
+  ...(smoke
+    ? {
+      rpcPrewarmMs: 20,
+      rpcWarmMs: 20,
+      rpcWindowMs: 60,
+      fanoutConnections: 20,
+      fanoutWarmMs: 30,
+      fanoutWindowMs: 60,
+      idleLow: 20,
+      idleHigh: 100,
+      stormSessions: 100,
+      codecTrials: 1,
+      codecMs: 5,
+    }
+    : {}),
   pin: argv.includes('--pin'),
   tjstpExecArgv: profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, 'profiles', stamp)}`] : [],
 };
-if (short) {
+if (smoke) {
+  notes.push('smoke mode: checks the harness end to end; the figures mean nothing');
+} else if (short) {
   notes.push(
     'short mode: fewer trials, shorter windows, fewer connections; idle memory for raw and tjstp only, and between 200 and 1,500' +
       ' connections, where fixed costs inflate the slope: only the full run answers the targets',
@@ -160,7 +180,7 @@ const runCodec = (): CodecResult => {
 };
 
 const main = async (): Promise<void> => {
-  console.log(`tjstp bench${short ? ' (short)' : ''}: ${systems.join(', ')}; phases ${phases.join(', ')}`);
+  console.log(`tjstp bench${smoke ? ' (smoke)' : short ? ' (short)' : ''}: ${systems.join(', ')}; phases ${phases.join(', ')}`);
   console.log(`machine: ${Object.entries(machine).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const phaseStart = (name: string): number => {
     console.log(`\n== ${name} (${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s into the run, load ${os.loadavg()[0]!.toFixed(2)})`);
@@ -177,7 +197,9 @@ const main = async (): Promise<void> => {
   }
   if (phases.includes('idle')) {
     phaseStart(`RSS per idle connection, ${config.idleLow} → ${config.idleHigh}`);
-    const idleSystems = short ? systems.filter((s) => s.startsWith('raw') || s.startsWith('tjstp')) : systems;
+    const idleSystems = smoke
+      ? systems.filter((s) => s.startsWith('tjstp'))
+      : short ? systems.filter((s) => s.startsWith('raw') || s.startsWith('tjstp')) : systems;
     results.idle = await runIdle({ ...config, systems: idleSystems });
   }
   if (phases.includes('storm') && systems.some((s) => s.startsWith('tjstp'))) {
