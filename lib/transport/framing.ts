@@ -74,34 +74,76 @@ export class FrameDecoder {
 
   /** Feeds the next chunk of the stream. */
   push(chunk: Buffer): void {
+    if (this.#halted) return;
     let start = 0;
     // The sink may halt us (e.g. the session destroys the transport), so
     // the flag is rechecked after every delivery.
-    while (!this.#halted) {
-      const end = chunk.indexOf(0, start);
-      if (end === -1) {
-        this.#keep(chunk, start);
-        return;
+    if (this.#parts.length > 0) {
+      start = this.#finishHeld(chunk);
+      if (start === -1) return;
+    }
+    const last = chunk.lastIndexOf(0);
+    if (last < start) {
+      this.#keep(chunk, start);
+      return;
+    }
+    if (last - start <= this.maxMessageSize) {
+      // No message between here and the last terminator can pass the limit:
+      // decode them all at once and split the text (a NUL byte is never
+      // part of a multi-byte character). One native call per chunk, not
+      // one per message.
+      const texts = chunk.toString('utf8', start, last).split('\0');
+      for (const text of texts) {
+        if (this.#halted) return;
+        this.#sink.message(text);
       }
-      const length = end - start;
-      if (this.#size + length > this.maxMessageSize) {
-        this.#fail(this.#size + length);
-        return;
+    } else if (!this.#pushEach(chunk, start, last)) {
+      return;
+    }
+    if (!this.#halted) this.#keep(chunk, last + 1);
+  }
+
+  /**
+   * Completes the message held from earlier chunks with this chunk's first
+   * bytes. Returns where the rest begins, or -1 when there is nothing more
+   * to do with this chunk.
+   */
+  #finishHeld(chunk: Buffer): number {
+    const end = chunk.indexOf(0);
+    if (end === -1) {
+      this.#keep(chunk, 0);
+      return -1;
+    }
+    if (this.#size + end > this.maxMessageSize) {
+      this.#fail(this.#size + end);
+      return -1;
+    }
+    this.#parts.push(chunk.subarray(0, end));
+    const text = Buffer.concat(this.#parts, this.#size + end).toString('utf8');
+    this.#parts = [];
+    this.#size = 0;
+    this.#sink.message(text);
+    return this.#halted ? -1 : end + 1;
+  }
+
+  /**
+   * Delivers the messages in `chunk[start..last]` one at a time, checking
+   * each against the limit. Returns false when it stopped (limit, halt).
+   */
+  #pushEach(chunk: Buffer, start: number, last: number): boolean {
+    let from = start;
+    while (from <= last) {
+      if (this.#halted) return false;
+      const end = chunk.indexOf(0, from);
+      if (end - from > this.maxMessageSize) {
+        this.#fail(end - from);
+        return false;
       }
-      let text: string;
-      if (this.#parts.length === 0) {
-        // Common case: the whole message is inside this chunk. Decode it in
-        // place, no intermediate copy.
-        text = chunk.toString('utf8', start, end);
-      } else {
-        this.#parts.push(chunk.subarray(start, end));
-        text = Buffer.concat(this.#parts, this.#size + length).toString('utf8');
-        this.#parts = [];
-        this.#size = 0;
-      }
-      start = end + 1;
+      const text = chunk.toString('utf8', from, end);
+      from = end + 1;
       this.#sink.message(text);
     }
+    return true;
   }
 
   /** Holds the unterminated tail of a chunk. */

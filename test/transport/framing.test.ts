@@ -135,4 +135,43 @@ describe('FrameDecoder', () => {
       { numRuns: 500 },
     );
   });
+
+  it('matches a per-message model for any bytes, any limit and any cuts', () => {
+    // Invalid UTF-8 included: decoding a run of messages at once must give
+    // what decoding each one alone gives, and the limit must hold for each.
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 12 }),
+        fc.uint8Array({ maxLength: 40 }),
+        fc.integer({ min: 0, max: 48 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (terminated, tail, max, cuts) => {
+          const messagesBytes = terminated.map((bytes) => Buffer.from(bytes.map((b) => b || 1)));
+          const tailBytes = Buffer.from(tail.map((b) => b || 1));
+          const bytes = Buffer.concat([...messagesBytes.flatMap((m) => [m, Buffer.from([0])]), tailBytes]);
+          const expected: string[] = [];
+          let tooLarge = false;
+          for (const message of messagesBytes) {
+            if (message.length > max) {
+              tooLarge = true;
+              break;
+            }
+            expected.push(message.toString('utf8'));
+          }
+          if (!tooLarge && tailBytes.length > max) tooLarge = true;
+          const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const { decoder, messages, errors } = collect(max);
+          let from = 0;
+          for (const point of [...points, bytes.length]) {
+            decoder.push(bytes.subarray(from, point));
+            from = point;
+          }
+          assert.deepEqual(messages, expected);
+          assert.equal(errors.length, tooLarge ? 1 : 0);
+          if (!tooLarge) assert.equal(decoder.buffered, tailBytes.length);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
 });
