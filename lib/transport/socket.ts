@@ -37,7 +37,8 @@ export interface SocketTransportOptions {
 const OWNER = Symbol('tjstp.socketTransport');
 type OwnedSocket = net.Socket & { [OWNER]?: SocketTransport };
 
-const formatAddress = (socket: net.Socket): string => {
+/** `host:port` of a socket's peer (`[v6]:port`), or `unknown` once it is closed. */
+export const formatAddress = (socket: { readonly remoteAddress?: string; readonly remotePort?: number }): string => {
   const { remoteAddress: host, remotePort: port } = socket;
   if (host === undefined) return 'unknown';
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;

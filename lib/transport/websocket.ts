@@ -6,6 +6,7 @@
 
 import * as http from 'node:http';
 import type * as https from 'node:https';
+import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 
@@ -20,12 +21,13 @@ import {
   TransportHandler,
 } from './transport';
 import { HandlerSlot, type HandlerSlotHooks } from './handler-slot';
+import { formatAddress } from './socket';
 import { JSTP_SUBPROTOCOL, closeErrorFor, closeStatusFor } from './w3c-websocket';
 
 /** Options of {@link WebSocketTransport}. */
 export interface WebSocketTransportOptions {
-  /** Peer address for logs. */
-  remoteAddress: string;
+  /** Peer address for logs. Default: looked up on first use from `socket`. */
+  remoteAddress?: string;
   /** The `maxPayload` the WebSocket enforces, for error messages. */
   maxMessageSize?: number;
   /** Unsent bytes past which a peer that does not read is dropped. Default 16 MiB. */
@@ -35,7 +37,7 @@ export interface WebSocketTransportOptions {
    * sent in one tick leave in one segment. Without it each frame is
    * written on its own.
    */
-  socket?: Pick<Duplex, 'cork' | 'uncork'>;
+  socket?: Pick<Duplex, 'cork' | 'uncork'> & Partial<Pick<net.Socket, 'remoteAddress' | 'remotePort'>>;
 }
 
 const toText = (data: WebSocket.RawData): string => {
@@ -118,9 +120,9 @@ export class WebSocketTransport implements Transport {
   };
 
   readonly kind: 'ws' | 'wss';
-  readonly remoteAddress: string;
   readonly #ws: OwnedWebSocket;
-  readonly #socket: Pick<Duplex, 'cork' | 'uncork'> | undefined;
+  readonly #socket: WebSocketTransportOptions['socket'];
+  #remoteAddress: string | undefined;
   readonly #slot: HandlerSlot;
   readonly #maxUnsentBytes: number;
   readonly #maxPayload: number;
@@ -136,7 +138,7 @@ export class WebSocketTransport implements Transport {
     options: WebSocketTransportOptions,
   ) {
     this.kind = kind;
-    this.remoteAddress = options.remoteAddress;
+    this.#remoteAddress = options.remoteAddress;
     this.#ws = ws;
     this.#socket = options.socket;
     this.#maxUnsentBytes = options.maxUnsentBytes ?? MAX_UNSENT_BYTES;
@@ -149,6 +151,11 @@ export class WebSocketTransport implements Transport {
     ws.on('error', listeners.error);
     ws.on('close', listeners.close);
     if (ws.readyState !== WebSocket.OPEN) this.#open = false;
+  }
+
+  /** The peer's address; looked up on first use, so read it while connected. */
+  get remoteAddress(): string {
+    return (this.#remoteAddress ??= this.#socket ? formatAddress(this.#socket) : 'unknown');
   }
 
   get open(): boolean {
@@ -310,18 +317,10 @@ export function createWebSocketServer(options: WebSocketServerOptions): {
       );
       return;
     }
-    const { remoteAddress: host, remotePort: port } = req.socket;
-    const remoteAddress =
-      host === undefined
-        ? 'unknown'
-        : host.includes(':')
-          ? `[${host}]:${port}`
-          : `${host}:${port}`;
     wss.handleUpgrade(req, socket, head, (ws) => {
       options.onTransport(
         new WebSocketTransport(ws, kind, {
-          remoteAddress,
-          socket,
+          socket: req.socket,
           maxMessageSize: maxPayload,
           maxUnsentBytes: options.maxUnsentBytes,
         }),
@@ -370,7 +369,7 @@ export function connectWebSocket(
   const kind = /^(wss|https):/i.test(url) ? 'wss' : 'ws';
 
   return new Promise<WebSocketTransport>((resolve, reject) => {
-    let socket: Duplex | undefined;
+    let socket: net.Socket | undefined;
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
     const fail = (error: Error): void => {
