@@ -17,11 +17,17 @@ export interface ConnectOptions extends Omit<ClientOptions, 'transport'> {
   connectTimeout?: number;
   /** Largest message accepted, bytes. Default 1 MiB. */
   maxMessageSize?: number;
+  /**
+   * ws:// and wss:// also offer the `tjstp-batch` subprotocol: a tjstp
+   * server then sends a tick's messages in one frame. Default true; the
+   * reference server selects `metarhia-jstp` either way.
+   */
+  webSocketBatching?: boolean;
 }
 
 /** Makes a transport factory for a URL; throws on an unsupported scheme. */
 export const transportFor = (url: string, options: Omit<ConnectOptions, 'app'> = {}): TransportFactory => {
-  const { tls, connectTimeout = 10_000, maxMessageSize } = options;
+  const { tls, connectTimeout = 10_000, maxMessageSize, webSocketBatching: batching } = options;
   if (!url.includes('://')) {
     return () => connectSocket({ kind: 'ipc', path: url, timeout: connectTimeout, maxMessageSize });
   }
@@ -40,7 +46,7 @@ export const transportFor = (url: string, options: Omit<ConnectOptions, 'app'> =
       return () => connectSocket({ kind: 'ipc', path: parsed.pathname, timeout: connectTimeout, maxMessageSize });
     case 'ws':
     case 'wss':
-      return (): Promise<Transport> => connectWebSocket(url, { timeout: connectTimeout, maxMessageSize, tls });
+      return (): Promise<Transport> => connectWebSocket(url, { timeout: connectTimeout, maxMessageSize, tls, batching });
     default:
       throw new TypeError(`Unsupported URL scheme "${scheme}" (use tcp, tls, ws, wss or ipc)`);
   }

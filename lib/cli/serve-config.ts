@@ -28,6 +28,8 @@ export interface ServeConfig {
   drainTimeout?: number;
   /** Kernel accept queue per listener. */
   backlog?: number;
+  /** WS/WSS select `tjstp-batch` for tjstp clients (default true). */
+  webSocketBatching?: boolean;
 }
 
 export const serveUsage = `Usage: tjstp serve [options]
@@ -46,6 +48,8 @@ export const serveUsage = `Usage: tjstp serve [options]
   --drain-timeout MS        on SIGTERM, wait this long for calls (10000)
   --backlog N               connections queued before accept (4096)
   --no-watch                do not reload applications when files change
+  --no-ws-batching          one message per WebSocket frame for every client
+                            (default: tjstp clients get tjstp-batch frames)
 `;
 
 const flags = {
@@ -66,6 +70,7 @@ const flags = {
   'drain-timeout': { type: 'string' },
   backlog: { type: 'string' },
   'no-watch': { type: 'boolean' },
+  'no-ws-batching': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -94,7 +99,7 @@ const text = (value: unknown, name: string): string => {
 
 const configKeys = new Set([
   'applications', 'host', 'tcp', 'ws', 'tls', 'wss', 'ipc', 'cert', 'key', 'watch', 'session',
-  'handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout', 'backlog',
+  'handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout', 'backlog', 'webSocketBatching',
 ]);
 
 /** Reads and checks a JSON config file; relative paths in it are relative to the file. */
@@ -117,9 +122,10 @@ export const readConfigFile = (file: string): Partial<ServeConfig> => {
     if (entries[key] !== undefined) config[key] = path.resolve(base, text(entries[key], at(key)));
   }
   if (entries.host !== undefined) config.host = text(entries.host, at('host'));
-  if (entries.watch !== undefined) {
-    if (typeof entries.watch !== 'boolean') throw new ConfigError(`${at('watch')}: expected true or false`);
-    config.watch = entries.watch;
+  for (const key of ['watch', 'webSocketBatching'] as const) {
+    if (entries[key] === undefined) continue;
+    if (typeof entries[key] !== 'boolean') throw new ConfigError(`${at(key)}: expected true or false`);
+    config[key] = entries[key];
   }
   for (const key of ['handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout'] as const) {
     if (entries[key] !== undefined) config[key] = integer(entries[key], at(key));
@@ -166,6 +172,7 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
   if (values.cert !== undefined) config.cert = path.resolve(cwd, values.cert);
   if (values.key !== undefined) config.key = path.resolve(cwd, values.key);
   if (values['no-watch']) config.watch = false;
+  if (values['no-ws-batching']) config.webSocketBatching = false;
   if (values['hold-time'] !== undefined) config.session.holdTime = integer(values['hold-time'], '--hold-time');
   if (values['max-buffered-bytes'] !== undefined) {
     config.session.maxBufferedBytes = integer(values['max-buffered-bytes'], '--max-buffered-bytes');

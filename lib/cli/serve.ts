@@ -25,6 +25,7 @@ const readPem = (file: string | undefined, flag: string): string => {
 const listenOptions = (config: ServeConfig): ListenOptions => {
   const options: ListenOptions = { host: config.host };
   if (config.backlog !== undefined) options.backlog = config.backlog;
+  if (config.webSocketBatching !== undefined) options.webSocketBatching = config.webSocketBatching;
   if (config.tcp !== undefined) options.tcp = config.tcp;
   if (config.ws !== undefined) options.ws = config.ws;
   if (config.ipc !== undefined) options.ipc = config.ipc;

@@ -10,13 +10,19 @@ export interface BrowserConnectOptions extends Omit<ClientOptions, 'transport'> 
   WebSocket?: W3CWebSocketConstructor;
   /** ms to open the WebSocket. Default 10,000. */
   connectTimeout?: number;
+  /**
+   * Offer the `tjstp-batch` subprotocol too, so that a tjstp server sends
+   * a tick's messages in one frame (one `message` event, not one each).
+   * Default true.
+   */
+  webSocketBatching?: boolean;
 }
 
 export const connectBrowser = async (url: string, options: BrowserConnectOptions): Promise<Client> => {
-  const { WebSocket, connectTimeout = 10_000 } = options;
+  const { WebSocket, connectTimeout = 10_000, webSocketBatching: batching } = options;
   const client = new Client({
     ...options,
-    transport: () => connectW3CWebSocket(url, { WebSocket, timeout: connectTimeout }),
+    transport: () => connectW3CWebSocket(url, { WebSocket, timeout: connectTimeout, batching }),
   });
   await client.open();
   return client;

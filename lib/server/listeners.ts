@@ -8,7 +8,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { createSocketServer } from '../transport/socket';
 import type { Transport, TransportKind } from '../transport/transport';
-import { createWebSocketServer } from '../transport/websocket';
+import { createWebSocketServer } from '../transport/websocket-server';
 
 export interface SecureListenOptions {
   port: number;
@@ -33,6 +33,13 @@ export interface ListenOptions {
    * it (Linux: `net.core.somaxconn`, 4096 by default since 5.4).
    */
   backlog?: number;
+  /**
+   * WS and WSS select the `tjstp-batch` subprotocol for clients that offer
+   * it (tjstp clients do): the messages of one tick to a client leave in
+   * one frame. Default true. False makes every connection speak
+   * `metarhia-jstp`, one message per frame, as the reference does.
+   */
+  webSocketBatching?: boolean;
 }
 
 export const DEFAULT_BACKLOG = 4096;
@@ -80,6 +87,7 @@ export const openListeners = async (options: ListenOptions, context: ListenerCon
   const backlog = options.backlog ?? DEFAULT_BACKLOG;
   if (!Number.isInteger(backlog) || backlog < 1) throw new RangeError(`backlog must be a positive integer, got ${backlog}`);
   const { maxMessageSize, maxUnsentBytes, onTransport } = context;
+  const batching = options.webSocketBatching ?? true;
   const opened: Listener[] = [];
   const open = async (server: net.Server, kind: TransportKind, port: number | string): Promise<void> => {
     // Errors after listen (e.g. EMFILE on accept) must not crash the process.
@@ -98,12 +106,12 @@ export const openListeners = async (options: ListenOptions, context: ListenerCon
       await open(createSocketServer({ kind: 'ipc', maxMessageSize, maxUnsentBytes, onTransport }), 'ipc', options.ipc);
     }
     if (options.ws !== undefined) {
-      const { server } = createWebSocketServer({ server: http.createServer(), maxMessageSize, maxUnsentBytes, onTransport });
+      const { server } = createWebSocketServer({ server: http.createServer(), maxMessageSize, maxUnsentBytes, batching, onTransport });
       await open(server, 'ws', options.ws);
     }
     if (options.wss !== undefined) {
       const secure = https.createServer(options.wss.tls);
-      const { server } = createWebSocketServer({ server: secure, maxMessageSize, maxUnsentBytes, onTransport });
+      const { server } = createWebSocketServer({ server: secure, maxMessageSize, maxUnsentBytes, batching, onTransport });
       await open(server, 'wss', options.wss.port);
     }
   } catch (error) {

@@ -3,8 +3,9 @@
  * React Native. This file must not use Node built-ins or `ws`: only the
  * `WebSocket`, `TextDecoder`, `setTimeout` and `queueMicrotask` globals.
  *
- * It also holds what both WebSocket transports share (subprotocol name,
- * close-code mapping), since it is the Node-free one.
+ * It also holds what both WebSocket transports share (the close-code
+ * mapping), since it is the Node-free one; the subprotocols are in
+ * `subprotocol.ts`.
  */
 
 import {
@@ -14,10 +15,17 @@ import {
   defaultMessages,
 } from '../protocol/errors';
 import { HandlerSlot } from './handler-slot';
+import {
+  BATCH_SUBPROTOCOL,
+  Batch,
+  JSTP_SUBPROTOCOL,
+  isJstpSubprotocol,
+  offeredSubprotocols,
+  splitBatch,
+} from './subprotocol';
 import type { Transport, TransportHandler } from './transport';
 
-/** The WebSocket subprotocol JSTP requires on both sides. */
-export const JSTP_SUBPROTOCOL = 'metarhia-jstp';
+export { BATCH_SUBPROTOCOL, JSTP_SUBPROTOCOL } from './subprotocol';
 
 // Handlers typed as methods so that implementations with richer event
 // types (DOM's, the `ws` package's) stay assignable.
@@ -146,16 +154,20 @@ const decodeBinary = (data: unknown): string | undefined => {
 };
 
 /**
- * A {@link Transport} over a W3C WebSocket that is already open. Each
- * message is sent as its own text frame at once (the W3C API offers no way
- * to batch). Closing can only use status 1000 here, since browsers refuse
- * other codes below 3000; the reason still names the tjstp error.
+ * A {@link Transport} over a W3C WebSocket that is already open. Under
+ * `metarhia-jstp` each message is sent as its own text frame at once;
+ * under `tjstp-batch` the messages sent before the next microtask
+ * checkpoint leave in one frame. Closing can only use status 1000 here,
+ * since browsers refuse other codes below 3000; the reason still names
+ * the tjstp error.
  */
 export class W3CWebSocketTransport implements Transport {
   readonly kind: 'ws' | 'wss';
   readonly remoteAddress: string;
   readonly #socket: W3CWebSocket;
   readonly #slot = new HandlerSlot();
+  readonly #batch: Batch | undefined;
+  #flushScheduled = false;
   #open = true;
   /** We started the close, so the status the peer echoes is no error. */
   #closing = false;
@@ -165,6 +177,7 @@ export class W3CWebSocketTransport implements Transport {
     this.#socket = socket;
     this.remoteAddress = url;
     this.kind = /^(wss|https):/i.test(url) ? 'wss' : 'ws';
+    if (socket.protocol === BATCH_SUBPROTOCOL) this.#batch = new Batch();
     socket.binaryType = 'arraybuffer';
     socket.onmessage = (event) => this.#receive(event.data);
     socket.onerror = () => {
@@ -183,18 +196,32 @@ export class W3CWebSocketTransport implements Transport {
     return this.#open && this.#socket.readyState === OPEN;
   }
 
+  /** True when the connection speaks `tjstp-batch`. */
+  get batching(): boolean {
+    return this.#batch !== undefined;
+  }
+
   send(message: string): void {
     if (!this.open) return;
-    try {
-      this.#socket.send(message);
-    } catch (error) {
-      this.#slot.fail(error instanceof Error ? error : new Error(String(error)));
-      this.destroy();
+    const batch = this.#batch;
+    if (!batch) {
+      this.#sendFrame(message);
+      return;
     }
+    const full = batch.add(message);
+    if (full !== undefined) this.#sendFrame(full);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    timers.queueMicrotask(() => {
+      this.#flushScheduled = false;
+      if (this.open) this.#sendFrame(batch.take());
+    });
   }
 
   close(code?: number): void {
     if (!this.#open) return;
+    const queued = this.#batch?.take();
+    if (queued && this.#socket.readyState === OPEN) this.#sendFrame(queued);
     this.#open = false;
     this.#closing = true;
     this.#socket.close(1000, closeStatusFor(code).reason);
@@ -208,6 +235,7 @@ export class W3CWebSocketTransport implements Transport {
     this.#open = false;
     this.#closing = true;
     this.#destroyed = true;
+    this.#batch?.take();
     try {
       this.#socket.close(1000);
     } catch {
@@ -224,21 +252,41 @@ export class W3CWebSocketTransport implements Transport {
     this.#slot.unbind();
   }
 
+  #sendFrame(text: string): void {
+    if (text === '') return;
+    try {
+      this.#socket.send(text);
+    } catch (error) {
+      this.#slot.fail(error instanceof Error ? error : new Error(String(error)));
+      this.destroy();
+    }
+  }
+
   #receive(data: unknown): void {
     if (this.#slot.ended || this.#destroyed) return;
-    if (typeof data === 'string') {
-      this.#slot.message(data);
+    const text = typeof data === 'string' ? data : decodeBinary(data);
+    if (text === undefined) {
+      // A Blob (binaryType ignored) or no TextDecoder: nothing sane to do.
+      this.#refuse(new ProtocolError('Cannot decode a binary WebSocket message'));
       return;
     }
-    const text = decodeBinary(data);
-    if (text !== undefined) {
+    if (!this.#batch) {
       this.#slot.message(text);
       return;
     }
-    // A Blob (binaryType ignored) or no TextDecoder: nothing sane to do.
-    this.#slot.fail(
-      new ProtocolError('Cannot decode a binary WebSocket message'),
-    );
+    const messages = splitBatch(text);
+    if (messages === undefined) {
+      this.#refuse(new ProtocolError(`A ${BATCH_SUBPROTOCOL} frame must end with a message terminator (NUL)`));
+      return;
+    }
+    for (const message of messages) {
+      if (this.#destroyed) return;
+      this.#slot.message(message);
+    }
+  }
+
+  #refuse(error: ProtocolError): void {
+    this.#slot.fail(error);
     this.destroy();
   }
 }
@@ -249,12 +297,17 @@ export interface ConnectW3CWebSocketOptions {
   WebSocket?: W3CWebSocketConstructor;
   /** Milliseconds to wait for the opening handshake. */
   timeout?: number;
+  /**
+   * Offer `tjstp-batch` besides `metarhia-jstp` (see `subprotocol.ts`).
+   * Default true.
+   */
+  batching?: boolean;
 }
 
 /**
- * Opens a WebSocket requesting the `metarhia-jstp` subprotocol and resolves
- * once it is open. Rejects if it fails to open, times out, or the server did
- * not select `metarhia-jstp`.
+ * Opens a WebSocket offering `metarhia-jstp` and (unless `batching` is
+ * false) `tjstp-batch`, and resolves once it is open. Rejects if it fails to
+ * open, times out, or the server selected neither.
  */
 export function connectW3CWebSocket(
   url: string,
@@ -271,7 +324,7 @@ export function connectW3CWebSocket(
   return new Promise<W3CWebSocketTransport>((resolve, reject) => {
     let socket: W3CWebSocket;
     try {
-      socket = new Ctor(url, JSTP_SUBPROTOCOL);
+      socket = new Ctor(url, offeredSubprotocols(options.batching ?? true));
     } catch (error) {
       reject(error instanceof Error ? error : new Error(String(error)));
       return;
@@ -301,7 +354,7 @@ export function connectW3CWebSocket(
     };
     socket.onopen = () => {
       if (settled) return;
-      if (socket.protocol !== JSTP_SUBPROTOCOL) {
+      if (!isJstpSubprotocol(socket.protocol) || (socket.protocol === BATCH_SUBPROTOCOL && options.batching === false)) {
         fail(`server did not select the ${JSTP_SUBPROTOCOL} subprotocol`);
         socket.close(1000, `${JSTP_SUBPROTOCOL} subprotocol required`);
         return;

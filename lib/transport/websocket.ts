@@ -1,16 +1,17 @@
 /**
- * WebSocket transports for Node, on the `ws` package: a server that only
- * accepts the `metarhia-jstp` subprotocol, and a client. One WebSocket
- * message carries exactly one JSTP message, without terminator.
+ * The WebSocket transport for Node, on the `ws` package, and its client
+ * side (`connectWebSocket`); the server side is `websocket-server.ts`.
+ * A connection speaks `metarhia-jstp` (one message per frame) or, between
+ * tjstp peers, `tjstp-batch` (a tick's messages in one frame, each
+ * NUL-terminated): see `subprotocol.ts`.
  */
 
-import * as http from 'node:http';
-import type * as https from 'node:https';
+import type * as http from 'node:http';
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 
 import { ErrorCode, ProtocolError } from '../protocol/errors';
 import {
@@ -20,30 +21,36 @@ import {
   Transport,
   TransportHandler,
 } from './transport';
+import { FrameDecoder, type FrameSink } from './framing';
 import { HandlerSlot, type HandlerSlotHooks } from './handler-slot';
 import { formatAddress } from './socket';
-import { JSTP_SUBPROTOCOL, closeErrorFor, closeStatusFor } from './w3c-websocket';
+import { BATCH_SUBPROTOCOL, Batch, maxFrameSize, offeredSubprotocols } from './subprotocol';
+import { closeErrorFor, closeStatusFor } from './w3c-websocket';
 
 /** Options of {@link WebSocketTransport}. */
 export interface WebSocketTransportOptions {
   /** Peer address for logs. Default: looked up on first use from `socket`. */
   remoteAddress?: string;
-  /** The `maxPayload` the WebSocket enforces, for error messages. */
+  /**
+   * Largest message accepted, in bytes. Default 1 MiB. The WebSocket's own
+   * `maxPayload` must allow {@link maxFrameSize} of it: the transport
+   * checks each message, since a batch frame holds several.
+   */
   maxMessageSize?: number;
   /** Unsent bytes past which a peer that does not read is dropped. Default 16 MiB. */
   maxUnsentBytes?: number;
   /**
    * The connection's socket, corked for a tick on send so that messages
-   * sent in one tick leave in one segment. Without it each frame is
-   * written on its own.
+   * sent in one tick leave in one segment (one frame each under
+   * `metarhia-jstp`). Without it each frame is written on its own.
    */
   socket?: Pick<Duplex, 'cork' | 'uncork'> & Partial<Pick<net.Socket, 'remoteAddress' | 'remotePort'>>;
 }
 
-const toText = (data: WebSocket.RawData): string => {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
+const toBuffer = (data: WebSocket.RawData): Buffer => {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
 };
 
 /** Turns what `ws` emits as `error` into the error the handler sees. */
@@ -51,7 +58,7 @@ const toTransportError = (error: Error, maxPayload: number): Error => {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
     return new ProtocolError(
-      `Message exceeds ${maxPayload} bytes`,
+      `Frame exceeds ${maxPayload} bytes`,
       ErrorCode.MESSAGE_TOO_LARGE,
     );
   }
@@ -61,14 +68,15 @@ const toTransportError = (error: Error, maxPayload: number): Error => {
   return error;
 };
 
-/**
- * A {@link Transport} over an open `ws` WebSocket. Every `error` the
- * WebSocket emits is handled and ends in exactly one `handler.close`.
- */
 /** Where a WebSocket's transport is found by the listeners all of them share. */
 const OWNER = Symbol('tjstp.webSocketTransport');
 type OwnedWebSocket = WebSocket & { [OWNER]?: WebSocketTransport };
 
+/**
+ * A {@link Transport} over an open `ws` WebSocket, in the subprotocol the
+ * opening handshake selected. Every `error` the WebSocket emits is handled
+ * and ends in exactly one `handler.close`.
+ */
 export class WebSocketTransport implements Transport {
   /**
    * WebSocket listeners shared by every transport (`this` is the WebSocket)
@@ -79,13 +87,13 @@ export class WebSocketTransport implements Transport {
     message(this: OwnedWebSocket, data: WebSocket.RawData): void {
       const transport = this[OWNER];
       // After `destroy` the rest of an already received chunk is not reported.
-      if (transport && !transport.#destroyed) transport.#slot.message(toText(data));
+      if (transport && !transport.#destroyed) transport.#receive(toBuffer(data));
     },
     error(this: OwnedWebSocket, error: Error): void {
       const transport = this[OWNER];
       if (!transport) return;
       transport.#open = false;
-      transport.#slot.fail(toTransportError(error, transport.#maxPayload));
+      transport.#slot.fail(toTransportError(error, maxFrameSize(transport.#maxMessageSize)));
     },
     close(this: OwnedWebSocket, status: number, reason: Buffer): void {
       const transport = this[OWNER];
@@ -119,18 +127,47 @@ export class WebSocketTransport implements Transport {
     }
   };
 
+  /** Receives what a batch frame's decoder finds. */
+  static readonly #Sink = class implements FrameSink {
+    readonly #transport: WebSocketTransport;
+
+    constructor(transport: WebSocketTransport) {
+      this.#transport = transport;
+    }
+
+    message(text: string): void {
+      this.#transport.#slot.message(text);
+    }
+
+    error(error: ProtocolError): void {
+      this.#transport.#refuse(error);
+    }
+  };
+
+  /** Sends what a batching transport queued in the tick that just ended. */
+  static #flushBatch(transport: WebSocketTransport): void {
+    transport.#flushScheduled = false;
+    if (transport.open) transport.#sendFrame(transport.#batch!.take());
+  }
+
   readonly kind: 'ws' | 'wss';
   readonly #ws: OwnedWebSocket;
   readonly #socket: WebSocketTransportOptions['socket'];
   #remoteAddress: string | undefined;
   readonly #slot: HandlerSlot;
   readonly #maxUnsentBytes: number;
-  readonly #maxPayload: number;
+  readonly #maxMessageSize: number;
+  /** Under `tjstp-batch`: what this tick sent, and the decoder of what arrives. */
+  readonly #batch: Batch | undefined;
+  readonly #decoder: FrameDecoder | undefined;
+  #flushScheduled = false;
   #open = true;
   /** We started the close, so the status the peer echoes is no error. */
   #closing = false;
   #corked = false;
   #destroyed = false;
+  /** The peer broke a limit or the framing: nothing more it sent is delivered. */
+  #refused = false;
 
   constructor(
     ws: WebSocket,
@@ -142,8 +179,12 @@ export class WebSocketTransport implements Transport {
     this.#ws = ws;
     this.#socket = options.socket;
     this.#maxUnsentBytes = options.maxUnsentBytes ?? MAX_UNSENT_BYTES;
-    this.#maxPayload = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.#slot = new HandlerSlot(new WebSocketTransport.#Flow(this));
+    if (ws.protocol === BATCH_SUBPROTOCOL) {
+      this.#batch = new Batch();
+      this.#decoder = new FrameDecoder(this.#maxMessageSize, new WebSocketTransport.#Sink(this));
+    }
     // Text and binary frames alike carry UTF-8 text.
     (ws as OwnedWebSocket)[OWNER] = this;
     const listeners = WebSocketTransport.#listeners;
@@ -158,31 +199,44 @@ export class WebSocketTransport implements Transport {
     return (this.#remoteAddress ??= this.#socket ? formatAddress(this.#socket) : 'unknown');
   }
 
+  /** True when the connection speaks `tjstp-batch`. */
+  get batching(): boolean {
+    return this.#batch !== undefined;
+  }
+
   get open(): boolean {
     return this.#open && this.#ws.readyState === WebSocket.OPEN;
   }
 
   send(message: string): void {
     if (!this.open) return;
+    const batch = this.#batch;
+    if (batch) {
+      const full = batch.add(message);
+      if (full !== undefined) this.#sendFrame(full);
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        process.nextTick(WebSocketTransport.#flushBatch, this);
+      }
+      return;
+    }
     if (this.#socket && !this.#corked) {
       this.#corked = true;
       this.#socket.cork();
       process.nextTick(() => this.#uncork());
     }
-    this.#ws.send(message);
-    if (this.#ws.bufferedAmount > this.#maxUnsentBytes) {
-      this.#slot.fail(new ProtocolError(`Peer is not reading: over ${this.#maxUnsentBytes} bytes unsent`));
-      this.destroy();
-    }
+    this.#sendFrame(message);
   }
 
   /**
-   * Sends a close frame: PROTOCOL_ERROR → 1002, MESSAGE_TOO_LARGE → 1009,
-   * SERVER_CLOSING → 1001, anything else 1000; the reason is the code's
-   * default message.
+   * Sends what is queued, then a close frame: PROTOCOL_ERROR → 1002,
+   * MESSAGE_TOO_LARGE → 1009, SERVER_CLOSING → 1001, anything else 1000;
+   * the reason is the code's default message.
    */
   close(code?: number): void {
     if (!this.#open) return;
+    const queued = this.#batch?.take();
+    if (queued && this.#ws.readyState === WebSocket.OPEN) this.#ws.send(queued);
     this.#open = false;
     this.#closing = true;
     const { status, reason } = closeStatusFor(code);
@@ -199,6 +253,7 @@ export class WebSocketTransport implements Transport {
     this.#closing = true;
     this.#destroyed = true;
     this.#corked = false; // the socket is going away with its buffer
+    this.#batch?.take();
     this.#ws.terminate();
   }
 
@@ -210,124 +265,54 @@ export class WebSocketTransport implements Transport {
     this.#slot.unbind();
   }
 
+  #sendFrame(text: string): void {
+    if (text === '') return;
+    this.#ws.send(text);
+    if (this.#ws.bufferedAmount > this.#maxUnsentBytes) {
+      this.#slot.fail(new ProtocolError(`Peer is not reading: over ${this.#maxUnsentBytes} bytes unsent`));
+      this.destroy();
+    }
+  }
+
+  #receive(frame: Buffer): void {
+    if (this.#refused) return;
+    const decoder = this.#decoder;
+    if (decoder === undefined) {
+      if (frame.length > this.#maxMessageSize) {
+        this.#refuse(new ProtocolError(`Message exceeds ${this.#maxMessageSize} bytes`, ErrorCode.MESSAGE_TOO_LARGE));
+        return;
+      }
+      this.#slot.message(frame.toString('utf8'));
+      return;
+    }
+    // A frame is taken whole or refused whole, as the W3C transport does.
+    if (frame.length === 0 || frame[frame.length - 1] !== 0) {
+      this.#refuse(new ProtocolError(`A ${BATCH_SUBPROTOCOL} frame must end with a message terminator (NUL)`));
+      return;
+    }
+    // Ends with a terminator, so the decoder never holds a partial message.
+    decoder.push(frame);
+  }
+
+  /**
+   * The peer's input broke a limit or the framing. Like the stream
+   * transports, the handler may say why before the connection goes; the
+   * close status (1009, 1002) tells the peer either way.
+   */
+  #refuse(error: ProtocolError): void {
+    this.#refused = true;
+    this.#decoder?.halt();
+    this.#slot.fail(error);
+    if (this.#open) this.#slot.violation(error);
+    // A no-op when the handler has closed already.
+    this.close(error.code);
+  }
+
   #uncork(): void {
     if (!this.#corked) return;
     this.#corked = false;
     this.#socket?.uncork();
   }
-}
-
-/** Options of {@link createWebSocketServer}. */
-export interface WebSocketServerOptions {
-  /**
-   * The HTTP(S) server to attach to; one is created if omitted. The caller
-   * calls `listen`. Plain HTTP requests get `426 Upgrade Required` unless
-   * the given server already has a `request` listener.
-   */
-  server?: http.Server | https.Server;
-  /** Largest accepted message in bytes. Default 1 MiB. */
-  maxMessageSize?: number;
-  /** Unsent bytes past which a peer that does not read is dropped. Default 16 MiB. */
-  maxUnsentBytes?: number;
-  /**
-   * Only upgrades to this path are handled. Others are left to the server's
-   * other `upgrade` listeners, or refused with 404 if there are none.
-   */
-  path?: string;
-  /** Called with each accepted connection. */
-  onTransport(transport: WebSocketTransport): void;
-}
-
-const rejectUpgrade = (socket: Duplex, status: number, body: string): void => {
-  socket.on('error', () => socket.destroy());
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n` +
-      'Connection: close\r\n' +
-      'Content-Type: text/plain; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-};
-
-const answerPlainHttp = (
-  _req: http.IncomingMessage,
-  res: http.ServerResponse,
-): void => {
-  const body = `Upgrade Required: this is a JSTP WebSocket endpoint (subprotocol ${JSTP_SUBPROTOCOL})\n`;
-  res.writeHead(426, {
-    Connection: 'Upgrade',
-    Upgrade: 'websocket',
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-  });
-  res.end(body);
-};
-
-const offersJstp = (header: string | undefined): boolean =>
-  header !== undefined &&
-  header.split(',').some((name) => name.trim() === JSTP_SUBPROTOCOL);
-
-/**
- * Creates a WebSocket server for JSTP on an HTTP(S) server.
- *
- * Upgrades that do not offer the `metarhia-jstp` subprotocol are refused
- * with `403` before `ws` sees them: `ws` itself would complete the
- * handshake without a subprotocol (its `handleProtocols` can only choose
- * one, not refuse). Messages over `maxMessageSize` close the connection
- * with 1009 and report MESSAGE_TOO_LARGE.
- */
-export function createWebSocketServer(options: WebSocketServerOptions): {
-  wss: WebSocketServer;
-  server: http.Server | https.Server;
-} {
-  const server = options.server ?? http.createServer();
-  const kind = server instanceof tls.Server ? 'wss' : 'ws';
-  if (server.listenerCount('request') === 0) {
-    server.on('request', answerPlainHttp);
-  }
-  const maxPayload = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload,
-    perMessageDeflate: false,
-    handleProtocols: (protocols) =>
-      protocols.has(JSTP_SUBPROTOCOL) ? JSTP_SUBPROTOCOL : false,
-  });
-  // Never emitted in noServer mode today; listened to so it cannot crash.
-  wss.on('error', () => {});
-
-  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head) => {
-    if (options.path !== undefined) {
-      const url = req.url ?? '/';
-      const query = url.indexOf('?');
-      const pathname = query === -1 ? url : url.slice(0, query);
-      if (pathname !== options.path) {
-        // Another listener (another endpoint on this server) may own it.
-        if (server.listenerCount('upgrade') === 1) {
-          rejectUpgrade(socket, 404, 'Not Found\n');
-        }
-        return;
-      }
-    }
-    if (!offersJstp(req.headers['sec-websocket-protocol'])) {
-      rejectUpgrade(
-        socket,
-        403,
-        `Sec-WebSocket-Protocol must include ${JSTP_SUBPROTOCOL}\n`,
-      );
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      options.onTransport(
-        new WebSocketTransport(ws, kind, {
-          socket: req.socket,
-          maxMessageSize: maxPayload,
-          maxUnsentBytes: options.maxUnsentBytes,
-        }),
-      );
-    });
-  });
-  return { wss, server };
 }
 
 /** Options of {@link connectWebSocket}. */
@@ -336,6 +321,12 @@ export interface ConnectWebSocketOptions {
   maxMessageSize?: number;
   /** Milliseconds to wait for the connection and opening handshake. */
   timeout?: number;
+  /**
+   * Offer `tjstp-batch` besides `metarhia-jstp`, so that a tjstp server
+   * sends a tick's messages in one frame. Default true; a server that does
+   * not know it (the reference) selects `metarhia-jstp`.
+   */
+  batching?: boolean;
   /** TLS options for `wss:` (`ca`, `rejectUnauthorized`, …). */
   tls?: tls.SecureContextOptions & {
     rejectUnauthorized?: boolean;
@@ -344,8 +335,8 @@ export interface ConnectWebSocketOptions {
 }
 
 /**
- * Connects to a JSTP WebSocket server, requesting `metarhia-jstp`.
- * Resolves once open. Rejects with the network error as is (its `code`,
+ * Connects to a JSTP WebSocket server, offering `metarhia-jstp` and
+ * (unless `batching` is false) `tjstp-batch`. Resolves once open. Rejects with the network error as is (its `code`,
  * e.g. `ECONNREFUSED`, kept), or with an Error explaining a failed
  * handshake (non-101 status, no subprotocol) or a timeout.
  */
@@ -354,12 +345,12 @@ export function connectWebSocket(
   options: ConnectWebSocketOptions = {},
 ): Promise<WebSocketTransport> {
   const { timeout } = options;
-  const maxPayload = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   let ws: WebSocket;
   try {
-    ws = new WebSocket(url, JSTP_SUBPROTOCOL, {
+    ws = new WebSocket(url, offeredSubprotocols(options.batching ?? true), {
       ...options.tls,
-      maxPayload,
+      maxPayload: maxFrameSize(maxMessageSize),
       perMessageDeflate: false,
       followRedirects: false,
     });
@@ -400,7 +391,7 @@ export function connectWebSocket(
       const transport = new WebSocketTransport(ws, kind, {
         remoteAddress: url,
         socket,
-        maxMessageSize: maxPayload,
+        maxMessageSize,
       });
       ws.off('error', onError);
       ws.off('upgrade', onUpgrade);

@@ -10,6 +10,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import WebSocket from 'ws';
 import { connect, type RemoteEvent } from '../../lib/index';
 import { makeCertificate } from '../helpers/certificate';
 import { delay, once, waitFor } from '../helpers/fixtures';
@@ -115,6 +116,33 @@ describe('tjstp serve', () => {
     } finally {
       server.child.kill('SIGTERM');
       await server.exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('selects tjstp-batch for WebSocket clients unless --no-ws-batching (or webSocketBatching: false)', async () => {
+    const protocolAt = async (url: string): Promise<string> => {
+      const ws = new WebSocket(url, ['metarhia-jstp', 'tjstp-batch']);
+      ws.on('error', () => {});
+      await once(ws, 'open');
+      ws.terminate();
+      return ws.protocol;
+    };
+    const batching = await start(['--ws', '0', '--no-watch'], 1);
+    const plain = await start(['--ws', '0', '--no-watch', '--no-ws-batching'], 1);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-serve-'));
+    fs.writeFileSync(path.join(dir, 'tjstp.json'), JSON.stringify({ webSocketBatching: false }));
+    const configured = await start(['--config', path.join(dir, 'tjstp.json'), '--ws', '0', '--no-watch'], 1);
+    try {
+      assert.equal(await protocolAt(batching.urls[0]!), 'tjstp-batch');
+      assert.equal(await protocolAt(plain.urls[0]!), 'metarhia-jstp');
+      assert.equal(await protocolAt(configured.urls[0]!), 'metarhia-jstp');
+      const client = await connect(plain.urls[0]!, { app: 'counter' });
+      assert.equal(await client.call('counter', 'increment'), 1);
+      client.close();
+    } finally {
+      for (const server of [batching, plain, configured]) server.child.kill('SIGTERM');
+      await Promise.all([batching.exited, plain.exited, configured.exited]);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -1,7 +1,8 @@
 /**
  * Raw wire clients for server tests: a TCP socket speaking NUL-terminated
- * text and a `ws` WebSocket speaking one message per frame, with no tjstp
- * client logic in between. They record everything the server sends and
+ * text and a `ws` WebSocket speaking one message per frame (`ws`) or
+ * NUL-terminated messages in frames (`ws-batch`, the `tjstp-batch`
+ * subprotocol), with no tjstp client logic in between. They record everything the server sends and
  * how the connection ended, so tests can assert on exact bytes.
  */
 import net from 'node:net';
@@ -10,7 +11,7 @@ import WebSocket from 'ws';
 /** A message the server sent, parsed (the server always sends JSON). */
 export type Msg = Record<string, any>;
 
-export type RawKind = 'tcp' | 'ws';
+export type RawKind = 'tcp' | 'ws' | 'ws-batch';
 
 export interface RawClient {
   readonly kind: RawKind;
@@ -22,7 +23,7 @@ export interface RawClient {
   /** WS only: the close status and reason the server sent. */
   readonly closeCode: number | undefined;
   readonly closeReason: string;
-  /** Sends one message: TCP appends `\0`, WS sends one text frame. */
+  /** Sends one message: TCP and ws-batch append `\0`, WS sends one text frame. */
   send(text: string): void;
   /** TCP: raw bytes, nothing appended. WS: one frame (binary if asked). */
   sendRaw(data: string | Buffer, options?: { binary?: boolean }): void;
@@ -161,15 +162,18 @@ export class RawTcp extends Base {
 }
 
 export class RawWs extends Base {
-  readonly kind = 'ws' as const;
+  readonly kind: 'ws' | 'ws-batch';
   readonly ws: WebSocket;
 
   constructor(ws: WebSocket) {
     super();
     this.ws = ws;
+    this.kind = ws.protocol === 'tjstp-batch' ? 'ws-batch' : 'ws';
     ws.on('message', (data: WebSocket.RawData) => {
       const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
-      this.received(buffer.toString('utf8'));
+      const text = buffer.toString('utf8');
+      if (this.kind === 'ws') this.received(text);
+      else for (const message of text.slice(0, -1).split('\0')) this.received(message);
     });
     ws.on('error', () => {});
     ws.on('close', (code: number, reason: Buffer) => {
@@ -180,7 +184,7 @@ export class RawWs extends Base {
   }
 
   send(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(this.kind === 'ws' ? text : `${text}\0`);
   }
 
   sendRaw(data: string | Buffer, options: { binary?: boolean } = {}): void {
@@ -206,9 +210,9 @@ export const openTcp = (port: number): Promise<RawTcp> =>
     });
   });
 
-export const openWs = (url: string): Promise<RawWs> =>
+export const openWs = (url: string, batch = false): Promise<RawWs> =>
   new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, 'metarhia-jstp', { perMessageDeflate: false });
+    const ws = new WebSocket(url, batch ? 'tjstp-batch' : 'metarhia-jstp', { perMessageDeflate: false });
     ws.once('error', reject);
     ws.once('open', () => {
       ws.off('error', reject);
@@ -223,7 +227,7 @@ export interface Endpoints {
 }
 
 export const openRaw = (kind: RawKind, at: Endpoints): Promise<RawClient> =>
-  kind === 'tcp' ? openTcp(at.port.tcp) : openWs(at.url.ws);
+  kind === 'tcp' ? openTcp(at.port.tcp) : openWs(at.url.ws, kind === 'ws-batch');
 
 export const isHandshake = (message: Msg): boolean => Array.isArray(message.handshake);
 export const isClose = (message: Msg): boolean => Array.isArray(message.close);

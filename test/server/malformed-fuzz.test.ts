@@ -96,7 +96,7 @@ describe('server fuzzing after a valid handshake', () => {
     }
   };
 
-  for (const [kind, numRuns] of [['tcp', 200], ['ws', 100]] as const) {
+  for (const [kind, numRuns] of [['tcp', 200], ['ws', 100], ['ws-batch', 100]] as const) {
     it(`${kind}: never crashes and keeps serving others`, async () => {
       await fc.assert(
         fc.asyncProperty(input, async (text) => run(kind, text)),

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, it, type TestContext } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -7,13 +7,10 @@ import { once } from 'node:events';
 import WebSocket, { WebSocketServer } from 'ws';
 
 import { ErrorCode, TjstpError } from '../../lib/protocol/errors';
-import type { Transport } from '../../lib/transport/transport';
 import { Recorder, delay, poll } from '../helpers/recorder';
-import {
-  WebSocketTransport,
-  connectWebSocket,
-  createWebSocketServer,
-} from '../../lib/transport/websocket';
+import { WebSocketTransport, connectWebSocket } from '../../lib/transport/websocket';
+import { createWebSocketServer } from '../../lib/transport/websocket-server';
+import { rawClient, start, type Started } from '../helpers/websocket';
 import {
   JSTP_SUBPROTOCOL,
   W3CCloseEvent,
@@ -21,72 +18,6 @@ import {
   W3CWebSocket,
   connectW3CWebSocket,
 } from '../../lib/transport/w3c-websocket';
-
-interface Started {
-  server: http.Server;
-  url: string;
-  port: number;
-  accepted: Transport[];
-  /** The next accepted transport, bound to an echo handler. */
-  nextEcho(): Promise<Recorder>;
-  next(): Promise<Transport>;
-  stop(): Promise<void>;
-}
-
-const start = async (maxMessageSize?: number): Promise<Started> => {
-  const accepted: Transport[] = [];
-  const { server, wss } = createWebSocketServer({
-    maxMessageSize,
-    onTransport: (transport) => accepted.push(transport),
-  });
-  const httpServer = server as http.Server;
-  httpServer.listen(0, '127.0.0.1');
-  await once(httpServer, 'listening');
-  const { port } = httpServer.address() as net.AddressInfo;
-  let seen = 0;
-  const next = async (): Promise<Transport> => {
-    await poll(() => accepted.length > seen);
-    return accepted[seen++];
-  };
-  return {
-    server: httpServer,
-    url: `ws://127.0.0.1:${port}/`,
-    port,
-    accepted,
-    next,
-    nextEcho: async () => {
-      const transport = await next();
-      const recorder = new Recorder();
-      transport.bind({
-        message: (text) => {
-          recorder.message(text);
-          transport.send(text);
-        },
-        close: (error) => recorder.close(error),
-      });
-      return recorder;
-    },
-    stop: async () => {
-      for (const transport of accepted) transport.destroy();
-      wss.close();
-      httpServer.closeAllConnections();
-      httpServer.close();
-      await once(httpServer, 'close');
-    },
-  };
-};
-
-/** A `ws` client that never throws unhandled errors; closed on test end. */
-const rawClient = (
-  t: TestContext,
-  url: string,
-  protocols?: string[],
-): WebSocket => {
-  const ws = new WebSocket(url, protocols);
-  ws.on('error', () => {});
-  t.after(() => ws.terminate());
-  return ws;
-};
 
 const httpRequest = (
   port: number,
