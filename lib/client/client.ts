@@ -33,7 +33,7 @@ import { Peer } from '../session/peer';
 import type { Transport } from '../transport/transport';
 import { TypedEmitter } from '../util/emitter';
 import { ClientApi } from './api';
-import { helloFor, readRestoreReply, readServerLimits, type ServerLimits } from './handshake';
+import { earlyReplayBudget, helloFor, readRestoreReply, readServerLimits, type ServerLimits } from './handshake';
 import type { ClientEvents, ClientOptions, ClientState, SessionTicket, TransportFactory } from './types';
 
 export type * from './types';
@@ -58,6 +58,8 @@ export class Client extends TypedEmitter<ClientEvents> {
   #sessionLost = false;
   /** Identifies the newest connection attempt; older attempts' results are discarded. */
   #attempt = 0;
+  /** The last message sent behind this transport's restore hello (0: none). */
+  #earlyThrough = 0;
 
   constructor(options: ClientOptions) {
     super();
@@ -215,6 +217,8 @@ export class Client extends TypedEmitter<ClientEvents> {
     const { state, legacyPeer } = this.#peer;
     const session = id === null ? undefined : { id, state, legacyPeer };
     transport.send(encodeHello(helloFor({ app, version, login, auth, session })));
+    const budget = earlyReplayBudget(this.#serverLimits, this.#options.earlyReplayBytes ?? 65_536);
+    this.#earlyThrough = session && budget.bytes > 0 ? this.#peer.replayEarly(transport, budget.messages, budget.bytes) : 0;
     this.#timer = setTimeout(() => transport.destroy(), this.#options.handshakeTimeout ?? 10_000);
   }
 
@@ -259,7 +263,7 @@ export class Client extends TypedEmitter<ClientEvents> {
       // The server resends what it sent after what we reported receiving.
       const sent = Array.isArray(message.ok) ? (message.ok[0] as number) : undefined;
       if (sent !== undefined) peerReplayed = Math.max(0, sent - this.#peer.state.received);
-      replayed = this.#peer.attach(transport, received);
+      replayed = this.#peer.attach(transport, received, this.#earlyThrough);
     } else {
       if (typeof message.ok !== 'string' || message.ok.length === 0) {
         this.#protocolViolation(transport, 'Handshake reply carries no session id');

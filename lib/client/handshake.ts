@@ -12,6 +12,13 @@ export interface ServerLimits {
   maxBufferedBytes: number;
   /** ms the server holds a detached session. */
   holdTime: number;
+  /**
+   * Messages and bytes the server queues from a connection until its
+   * handshake completes: the bound of a resume's early replay. Absent when
+   * the server did not say (the client then replays after the reply).
+   */
+  maxPendingMessages?: number;
+  maxPendingBytes?: number;
 }
 
 export interface HelloInput {
@@ -57,7 +64,21 @@ export const readRestoreReply = (ok: unknown, state: SessionState, legacyPeer: b
 /** The limits in a welcome's `tjstp` extension, if the server sent them. */
 export const readServerLimits = (extension: Record<string, unknown> | undefined): ServerLimits | undefined => {
   if (!extension) return undefined;
-  const { maxBufferedBytes, holdTime } = extension;
+  const { maxBufferedBytes, holdTime, maxPendingMessages, maxPendingBytes } = extension;
   if (!isCount(maxBufferedBytes) || !isCount(holdTime)) return undefined;
-  return { maxBufferedBytes, holdTime };
+  if (!isCount(maxPendingMessages) || !isCount(maxPendingBytes)) return { maxBufferedBytes, holdTime };
+  return { maxBufferedBytes, holdTime, maxPendingMessages, maxPendingBytes };
+};
+
+/**
+ * How much of the outbox may go out behind a restore hello: within the
+ * client's own budget and what the server said it queues while a
+ * handshake runs. Nothing when the server never said.
+ */
+export const earlyReplayBudget = (
+  limits: ServerLimits | undefined,
+  maxBytes: number,
+): { messages: number; bytes: number } => {
+  if (limits?.maxPendingMessages === undefined || limits.maxPendingBytes === undefined) return { messages: 0, bytes: 0 };
+  return { messages: limits.maxPendingMessages, bytes: Math.min(maxBytes, limits.maxPendingBytes) };
 };

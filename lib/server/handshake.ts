@@ -68,9 +68,21 @@ export const sessionLost = (reason: SessionLossReasonValue): RemoteError =>
 
 export const sessionNotFound = (): RemoteError => sessionLost(SessionLossReason.NOT_FOUND);
 
-/** The extension key of the welcome: tells a tjstp client the server's limits. */
-export const welcomeExtension = (limits: SessionLimits): Record<string, unknown> => ({
+/** What a server queues from a connection until its handshake completes. */
+export interface PendingLimits {
+  readonly maxPendingMessages: number;
+  readonly maxPendingBytes: number;
+}
+
+/**
+ * The extension key of the welcome: tells a tjstp client the server's
+ * limits. The pending limits bound what the client may send right behind
+ * a restore hello (its early replay).
+ */
+export const welcomeExtension = (limits: SessionLimits, pending: PendingLimits): Record<string, unknown> => ({
   version: 1,
   maxBufferedBytes: limits.maxBufferedBytes,
   holdTime: limits.holdTime,
+  maxPendingMessages: pending.maxPendingMessages,
+  maxPendingBytes: pending.maxPendingBytes,
 });

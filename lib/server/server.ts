@@ -252,7 +252,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     const id = newSessionId();
     const session = new ServerSession({ key: sessionKey(id), app, user, limits: this.limits, hooks: this.#hooks });
     this.sessions.set(session.key, session);
-    connection.transport.send(encodeWelcome(id, welcomeExtension(this.limits)));
+    connection.transport.send(encodeWelcome(id, welcomeExtension(this.limits, this)));
     this.#attach(connection, session, 0);
     this.emit('session', session);
     return session;
@@ -330,7 +330,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     const ok = request.sent === undefined
       ? legacyReceived(session, received)
       : [state.lastSeq, state.received];
-    connection.transport.send(encodeWelcome(ok, request.sent === undefined ? undefined : welcomeExtension(this.limits)));
+    connection.transport.send(encodeWelcome(ok, request.sent === undefined ? undefined : welcomeExtension(this.limits, this)));
     const replayed = this.#attach(connection, session, received);
     this.emit('resume', session, replayed);
     return session;

@@ -143,20 +143,46 @@ export class Peer {
   /**
    * Binds a transport after a successful handshake. `peerReceived` is what
    * the peer reported receiving; everything after it is retransmitted, in
-   * order, with its original id. Returns how many messages were replayed.
+   * order, with its original id, except what {@link replayEarly} already
+   * sent on this transport (up to `sentThrough`). Returns how many messages
+   * the peer gets again, early or now.
+   *
+   * Sends no ack: a restore's hello and reply already told each side what
+   * the other has, and a new session has received nothing.
    */
-  attach(transport: Transport, peerReceived: number): number {
+  attach(transport: Transport, peerReceived: number, sentThrough = 0): number {
     this.#transport = transport;
     if (this.legacyPeer) this.#failLostReplies(peerReceived);
     this.state.acknowledge(peerReceived);
+    this.#unacknowledged = 0;
     let replayed = 0;
-    for (const [, text] of this.state.outbox.entries()) {
-      transport.send(text);
+    for (const [seq, text] of this.state.outbox.entries()) {
+      if (seq > sentThrough) transport.send(text);
       replayed++;
     }
-    // Tell the peer at once what it no longer needs to hold for us.
-    if (!this.legacyPeer && this.state.received > 0) this.#sendAck();
     return replayed;
+  }
+
+  /**
+   * Sends the oldest unacknowledged messages right behind a restore hello,
+   * before the reply, within a budget: they arrive a round trip sooner, and
+   * the peer drops any it already has. Never to a legacy peer, which reuses
+   * ids. Returns the sequence number of the last one sent (0 for none), for
+   * {@link attach}.
+   */
+  replayEarly(transport: Transport, maxMessages: number, maxBytes: number): number {
+    if (this.legacyPeer) return 0;
+    let through = 0;
+    let count = 0;
+    let bytes = 0;
+    for (const [seq, text] of this.state.outbox.entries()) {
+      if (count >= maxMessages || bytes + text.length > maxBytes) break;
+      transport.send(text);
+      through = seq;
+      count++;
+      bytes += text.length;
+    }
+    return through;
   }
 
   /** Forgets the transport; sends are buffered until the next attach. */

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { connect, type RemoteEvent } from '../../lib/index';
+import { connect, type Client, type RemoteEvent } from '../../lib/index';
 import { makeCertificate } from '../helpers/certificate';
 import { delay, once, waitFor } from '../helpers/fixtures';
 
@@ -53,6 +53,7 @@ const run = (args: string[]): Promise<{ code: number | null; stderr: string }> =
 describe('tjstp serve', () => {
   it('serves the bundled chat and counter on the ports it prints; chat rooms reach members across reconnects', async () => {
     const server = await start(['--tcp', '0', '--ws', '0', '--no-watch'], 2);
+    const clients: Client[] = [];
     try {
       assert.match(server.output(), /serving chat@1\.0\.0/);
       assert.match(server.output(), /serving counter@1\.0\.0/);
@@ -60,24 +61,28 @@ describe('tjstp serve', () => {
       assert.match(tcp, /^tcp:\/\/127\.0\.0\.1:\d+$/);
       assert.match(ws, /^ws:\/\/127\.0\.0\.1:\d+$/);
       const counter = await connect(tcp, { app: 'counter' });
+      clients.push(counter);
       assert.equal(await counter.call('counter', 'increment'), 1);
       assert.equal(await counter.call('counter', 'increment', 5), 6);
+      const resumed = once(counter, 'ready');
       counter.reconnect();
-      await once(counter, 'ready');
+      await resumed;
       assert.equal(await counter.call('counter', 'get'), 6, 'the counter survived the reconnect');
       await assert.rejects(counter.call('counter', 'increment', 0), /Invalid argument 1 \(step\)/);
       counter.close();
 
       const ann = await connect(tcp, { app: 'chat', reconnect: { initialDelay: 100, maxDelay: 100, jitter: 0 } });
       const bob = await connect(ws, { app: 'chat' });
+      clients.push(ann, bob);
       await ann.call('profile', 'rename', 'ann');
       await ann.call('rooms', 'join', 'lobby');
       await bob.call('rooms', 'join', 'lobby');
       const heard: RemoteEvent[] = [];
       ann.on('event', (event) => heard.push(event));
+      const annBack = once(ann, 'ready');
       ann.reconnect(); // ann's connection drops; the room keeps her
       await bob.call('rooms', 'say', 'lobby', 'while you were away');
-      await once(ann, 'ready');
+      await annBack;
       await waitFor(() => heard.some((e) => e.name === 'message'), 2000, 'the message');
       const message = heard.find((e) => e.name === 'message')?.args[0] as { text: string; room: string };
       assert.equal(message.text, 'while you were away');
@@ -86,6 +91,8 @@ describe('tjstp serve', () => {
       ann.close();
       bob.close();
     } finally {
+      // A failed assertion must not leave clients reconnecting for ever.
+      for (const client of clients) client.close();
       server.child.kill('SIGTERM');
     }
     assert.equal(await server.exited, 0);
@@ -103,17 +110,21 @@ describe('tjstp serve', () => {
       session: { holdTime: 5000 }, backlog: 128,
     }));
     const server = await start(['--config', path.join(dir, 'tjstp.json'), '--tcp', '0', '--no-watch'], 3);
+    const clients: Client[] = [];
     try {
       const tls = server.urls.find((url) => url.startsWith('tls://')) as string;
       const secure = await connect(tls, { app: 'counter', tls: { ca: cert } });
+      clients.push(secure);
       assert.equal(await secure.call('counter', 'increment'), 1);
-      assert.deepEqual(secure.serverLimits, { maxBufferedBytes: 4 * 1024 * 1024, holdTime: 5000 });
+      assert.deepEqual(secure.serverLimits, { maxBufferedBytes: 4 * 1024 * 1024, holdTime: 5000, maxPendingMessages: 1000, maxPendingBytes: 4 * 1024 * 1024 });
       secure.close();
       const local = await connect(socket, { app: 'counter' });
+      clients.push(local);
       assert.equal(await local.call('counter', 'increment'), 1);
       local.close();
       assert.ok(server.urls.some((url) => /^tcp:\/\/127\.0\.0\.1:\d+$/.test(url) && !url.endsWith(':1')), '--tcp 0 won over tcp: 1');
     } finally {
+      for (const client of clients) client.close();
       server.child.kill('SIGTERM');
       await server.exited;
       fs.rmSync(dir, { recursive: true, force: true });

@@ -38,7 +38,7 @@ for (const kind of kinds) {
 
     it('answers calls in flight and keeps session state across a drop', async () => {
       const client = await open();
-      assert.deepEqual(client.serverLimits, { maxBufferedBytes: 4 * 1024 * 1024, holdTime: 120_000 });
+      assert.deepEqual(client.serverLimits, { maxBufferedBytes: 4 * 1024 * 1024, holdTime: 120_000, maxPendingMessages: 1000, maxPendingBytes: 4 * 1024 * 1024 });
       assert.equal(await client.call('counter', 'increment'), 1);
       const slow = client.call('ledger', 'record', `${kind}-inflight`, 60);
       await delay(20);

@@ -1,7 +1,8 @@
 /**
  * The session engine under every interleaving fast-check can find: calls,
  * events both ways, replies that finish late, deliveries, and connection
- * drops that lose whatever is in flight, followed by restores. At the end
+ * drops that lose whatever is in flight, followed by restores (some with
+ * the client's early replay behind its hello). At the end
  * every call ran once and was answered once, and every event arrived once
  * and in order — the engine's whole promise, without sockets or timers.
  */
@@ -40,7 +41,7 @@ type Op =
   | { op: 'deliver'; toServer: boolean; count: number }
   | { op: 'finish' }
   | { op: 'drop' }
-  | { op: 'restore' };
+  | { op: 'restore'; early: number };
 
 const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('call' as const), slow: fc.boolean() }),
@@ -49,7 +50,7 @@ const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('deliver' as const), toServer: fc.boolean(), count: fc.integer({ min: 1, max: 6 }) }),
   fc.record({ op: fc.constant('finish' as const) }),
   fc.record({ op: fc.constant('drop' as const) }),
-  fc.record({ op: fc.constant('restore' as const) }),
+  fc.record({ op: fc.constant('restore' as const), early: fc.integer({ min: 0, max: 4 }) }),
 );
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -89,17 +90,20 @@ const run = async (ops: Op[], ackEvery: number): Promise<void> => {
   });
   let toServer: Link | null = null;
   let toClient: Link | null = null;
-  const restore = (): void => {
+  /** `early`: how many messages the client sends behind its hello, before the reply. */
+  const restore = (early = 0): void => {
     if (toServer) return;
     // The handshake: each side reports (sent, received); both must reconcile.
-    const serverReceived = reconcilable(server.state, { id: 'x', sent: client.state.lastSeq, received: client.state.received });
+    const hello = { id: 'x', sent: client.state.lastSeq, received: client.state.received };
+    toServer = new Link();
+    toClient = new Link();
+    const earlyThrough = client.replayEarly(toServer, early, early === 0 ? 0 : 1e9);
+    const serverReceived = reconcilable(server.state, hello);
     assert.notEqual(serverReceived, undefined, 'server refused a restore');
     const clientReceived = reconcilable(client.state, { id: 'x', sent: server.state.lastSeq, received: server.state.received });
     assert.notEqual(clientReceived, undefined, 'client refused a restore');
-    toServer = new Link();
-    toClient = new Link();
     server.attach(toClient, serverReceived as number);
-    client.attach(toServer, clientReceived as number);
+    client.attach(toServer, clientReceived as number, earlyThrough);
   };
   const drop = (): void => {
     toServer?.destroy();
@@ -151,7 +155,7 @@ const run = async (ops: Op[], ackEvery: number): Promise<void> => {
         drop();
         break;
       case 'restore':
-        restore();
+        restore(op.early);
         break;
     }
   }
