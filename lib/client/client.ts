@@ -100,9 +100,9 @@ export class Client extends TypedEmitter<ClientEvents> {
   }
 
   /** Calls a remote method; resolves to its first result. */
-  async call(iface: string, method: string, ...args: unknown[]): Promise<unknown> {
-    const results = await this.callResults(iface, method, args);
-    return results[0];
+  call(iface: string, method: string, ...args: unknown[]): Promise<unknown> {
+    if (this.#state === 'closed') return Promise.reject(new TjstpError(ErrorCode.CLIENT_CLOSED));
+    return this.#peer.callFirst(iface, method, args);
   }
 
   /** Calls a remote method; resolves to all its results (`ok` array). */

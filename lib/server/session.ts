@@ -172,9 +172,8 @@ export class ServerSession {
    * Calls a method the client exposes (its `api` option); resolves to the
    * first result. Like every message, the call survives reconnects.
    */
-  async call(iface: string, method: string, ...args: unknown[]): Promise<unknown> {
-    const results = await this.peer.call(iface, method, args);
-    return results[0];
+  call(iface: string, method: string, ...args: unknown[]): Promise<unknown> {
+    return this.peer.callFirst(iface, method, args);
   }
 
   /** Sends an event to this session; buffered while it is detached. */

@@ -71,9 +71,12 @@ export interface PeerOptions {
 }
 
 interface Pending {
-  resolve(results: unknown[]): void;
+  /** Takes the results array, or only its first element (see `first`). */
+  resolve(value: unknown): void;
   reject(error: Error): void;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** The caller wants the first result only (`callFirst`). */
+  first: boolean;
 }
 
 const notSerializable = (error: unknown): TjstpError =>
@@ -229,12 +232,21 @@ export class Peer {
 
   /** Calls a remote method; resolves to the results array. */
   call(iface: string, method: string, args: readonly unknown[]): Promise<unknown[]> {
-    return this.#request((id) => encodeCall(id, iface, method, args));
+    return this.#request((id) => encodeCall(id, iface, method, args), false) as Promise<unknown[]>;
+  }
+
+  /**
+   * Calls a remote method; resolves to its first result. The same promise
+   * the reply settles, not one derived from it: a round trip at one call
+   * in flight is short enough for each promise hop to show.
+   */
+  callFirst(iface: string, method: string, args: readonly unknown[]): Promise<unknown> {
+    return this.#request((id) => encodeCall(id, iface, method, args), true);
   }
 
   /** Asks the peer for an interface's method names. */
   inspect(iface: string): Promise<unknown[]> {
-    return this.#request((id) => encodeInspect(id, iface));
+    return this.#request((id) => encodeInspect(id, iface), false) as Promise<unknown[]>;
   }
 
   /** Sends an event; it is delivered once, in order, across reconnects. */
@@ -306,7 +318,7 @@ export class Peer {
     return this.state.sign * (this.state.lastSeq + 1);
   }
 
-  #request(encode: (id: number) => string): Promise<unknown[]> {
+  #request(encode: (id: number) => string, first: boolean): Promise<unknown> {
     if (this.#ended) return Promise.reject(new TjstpError(ErrorCode.CLIENT_CLOSED));
     const id = this.#peekId();
     let text: string;
@@ -318,7 +330,7 @@ export class Peer {
     if (this.state.role === 'client' && this.#wouldOverflow(text)) {
       return Promise.reject(new TjstpError(ErrorCode.BUFFER_FULL));
     }
-    return new Promise<unknown[]>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const timeout = this.#limits.callTimeout ?? 0;
       const pending = (this.#pending ??= new Map());
       const timer = timeout > 0
@@ -326,7 +338,7 @@ export class Peer {
           if (pending.delete(id)) reject(new TjstpError(ErrorCode.CALL_TIMEOUT));
         }, timeout)
         : undefined;
-      pending.set(id, { resolve, reject, timer });
+      pending.set(id, { resolve, reject, timer, first });
       this.#record(text);
     });
   }
@@ -392,7 +404,7 @@ export class Peer {
     if (calls === undefined || pending === undefined) return;
     calls.delete(message.id);
     if (pending.timer) clearTimeout(pending.timer);
-    if (message.ok !== undefined) pending.resolve(message.ok);
+    if (message.ok !== undefined) pending.resolve(pending.first ? message.ok[0] : message.ok);
     else pending.reject(RemoteError.fromJstp(message.error));
   }
 

@@ -144,10 +144,16 @@ export class WebSocketTransport implements Transport {
     }
   };
 
-  /** Sends what a batching transport queued in the tick that just ended. */
-  static #flushBatch(transport: WebSocketTransport): void {
-    transport.#flushScheduled = false;
-    if (transport.open) transport.#sendFrame(transport.#batch!.take());
+  /**
+   * The end of a tick that sent something: the batch (if batching) becomes
+   * a frame, and the socket, corked since the tick's first send, writes
+   * all of the tick's frames at once.
+   */
+  static #endTick(transport: WebSocketTransport): void {
+    transport.#tickScheduled = false;
+    const batch = transport.#batch;
+    if (batch && transport.open) transport.#sendFrame(batch.take());
+    transport.#uncork();
   }
 
   readonly kind: 'ws' | 'wss';
@@ -160,7 +166,7 @@ export class WebSocketTransport implements Transport {
   /** Under `tjstp-batch`: what this tick sent, and the decoder of what arrives. */
   readonly #batch: Batch | undefined;
   readonly #decoder: FrameDecoder | undefined;
-  #flushScheduled = false;
+  #tickScheduled = false;
   #open = true;
   /** We started the close, so the status the peer echoes is no error. */
   #closing = false;
@@ -210,22 +216,17 @@ export class WebSocketTransport implements Transport {
 
   send(message: string): void {
     if (!this.open) return;
-    const batch = this.#batch;
-    if (batch) {
-      const full = batch.add(message);
-      if (full !== undefined) this.#sendFrame(full);
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        process.nextTick(WebSocketTransport.#flushBatch, this);
+    if (!this.#tickScheduled) {
+      this.#tickScheduled = true;
+      if (this.#socket) {
+        this.#corked = true;
+        this.#socket.cork();
       }
-      return;
+      process.nextTick(WebSocketTransport.#endTick, this);
     }
-    if (this.#socket && !this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(() => this.#uncork());
-    }
-    this.#sendFrame(message);
+    // Batching, a frame is only sent here when the batch is full.
+    const frame = this.#batch ? this.#batch.add(message) : message;
+    if (frame !== undefined) this.#sendFrame(frame);
   }
 
   /**
@@ -286,8 +287,14 @@ export class WebSocketTransport implements Transport {
       return;
     }
     // A frame is taken whole or refused whole, as the W3C transport does.
-    if (frame.length === 0 || frame[frame.length - 1] !== 0) {
+    const last = frame.length - 1;
+    if (last < 0 || frame[last] !== 0) {
       this.#refuse(new ProtocolError(`A ${BATCH_SUBPROTOCOL} frame must end with a message terminator (NUL)`));
+      return;
+    }
+    // One message, the usual case at low load: no splitting.
+    if (last <= this.#maxMessageSize && frame.indexOf(0) === last) {
+      this.#slot.message(frame.toString('utf8', 0, last));
       return;
     }
     // Ends with a terminator, so the decoder never holds a partial message.
