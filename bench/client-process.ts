@@ -7,7 +7,8 @@
  * - `rpc`: on the first connection, keeps `inflight` calls outstanding
  *   (each reply issues the next call) for a warm-up and a timed window;
  *   counts replies in the window and, when asked, every round trip's
- *   duration (for p50/p99 with one in flight);
+ *   duration (for p50/p99 with one in flight); with `keep`, the durations
+ *   of several windows are pooled until `latency` reports them;
  * - `fanoutMeasure`: counts the `tick` rounds that reached every open
  *   connection during a window; each completed round is reported to the
  *   server's control port, which lets the server send the next one;
@@ -92,11 +93,18 @@ interface RpcResult {
   wrong: number;
 }
 
-const rpc = async ({ inflight, warmMs, windowMs, latency }: Record<string, unknown>): Promise<RpcResult> => {
+/**
+ * Round trips kept across `rpc` requests made with `keep` (the slices of
+ * one trial), until `latency` reports their quantiles and starts over.
+ */
+const kept = { times: new Float64Array(0), count: 0 };
+
+const rpc = async ({ inflight, warmMs, windowMs, latency, keep }: Record<string, unknown>): Promise<RpcResult> => {
   const client = clients[0];
   if (!client) throw new Error('no connection');
-  const times = latency ? new Float64Array(4_000_000) : undefined;
-  let recorded = 0;
+  if (keep && kept.times.length === 0) kept.times = new Float64Array(4_000_000);
+  const times = keep ? kept.times : latency ? new Float64Array(4_000_000) : undefined;
+  let recorded = keep ? kept.count : 0;
   let counting = false;
   let stopping = false;
   let calls = 0;
@@ -130,6 +138,7 @@ const rpc = async ({ inflight, warmMs, windowMs, latency }: Record<string, unkno
   if (outstanding > 0) {
     await Promise.race([new Promise<void>((resolve) => (drained = resolve)), sleep(10_000)]);
   }
+  if (keep) kept.count = recorded;
   return {
     calls,
     seconds: elapsed / 1000,
@@ -139,6 +148,17 @@ const rpc = async ({ inflight, warmMs, windowMs, latency }: Record<string, unkno
     cpu: (cpu.user + cpu.system) / 1000 / elapsed,
     wrong,
   };
+};
+
+/** p50/p99 µs of the round trips kept since the last report; forgets them. */
+const latencyReport = (): { p50: number; p99: number; samples: number } => {
+  const report = {
+    p50: quantile(kept.times, kept.count, 0.5) * 1000,
+    p99: quantile(kept.times, kept.count, 0.99) * 1000,
+    samples: kept.count,
+  };
+  kept.count = 0;
+  return report;
 };
 
 const fanoutControl = ({ controlPort }: Record<string, unknown>): Promise<void> =>
@@ -181,6 +201,7 @@ serveRequests(
     connect: open,
     burst,
     rpc: (args) => rpc(args),
+    latency: latencyReport,
     fanoutControl,
     fanoutMeasure,
     fanoutDrain,

@@ -6,9 +6,13 @@
  * medians and ratios.
  *
  * - rpc: all systems' pairs are up at once, one connection each; trials are
- *   interleaved (trial → in-flight level → system, the system order rotated
- *   every trial), so machine noise hits every system alike and ratios are
- *   taken within one trial. p50/p99 come from the 1-in-flight window.
+ *   interleaved (trial → in-flight level → slice → system, the system order
+ *   rotated every slice), so machine noise hits every system alike and
+ *   ratios are taken within one trial. A trial's window for one system is
+ *   `rpcSlices` short windows spread over the trial, not one long one: the
+ *   noise of this shared machine comes in bursts of seconds, which one long
+ *   window per system turns into a ratio off by ±10%. p50/p99 are the
+ *   quantiles of the round trips of all of a trial's 1-in-flight slices.
  * - fan-out: the same interleaving, `fanoutConnections` connections per
  *   system, at most 8 rounds unacknowledged (see `server-process.ts`).
  * - idle: one system at a time, server run with `--expose-gc`: RSS after
@@ -27,6 +31,8 @@ export interface Config {
   rpcPrewarmMs: number;
   rpcWarmMs: number;
   rpcWindowMs: number;
+  /** Slices each trial's window is cut into (each with its own short warm-up). */
+  rpcSlices: number;
   fanoutConnections: number;
   fanoutWarmMs: number;
   fanoutWindowMs: number;
@@ -148,7 +154,6 @@ export const runRpc = async (config: Config): Promise<Record<string, Record<numb
   const pairs = await Promise.all(config.systems.map((system) => startPair(config, system)));
   try {
     await Promise.all(pairs.map((pair) => connect(pair, 1, 30_000)));
-    const window = config.rpcWarmMs + config.rpcWindowMs;
     for (const pair of pairs) {
       for (const inflight of config.inflight) {
         await pair.client.request('rpc', { inflight, warmMs: 0, windowMs: config.rpcPrewarmMs }, config.rpcPrewarmMs + 15_000);
@@ -156,23 +161,51 @@ export const runRpc = async (config: Config): Promise<Record<string, Record<numb
     }
     const results: Record<string, Record<number, RpcTrial[]>> = {};
     for (const pair of pairs) results[pair.system] = Object.fromEntries(config.inflight.map((n) => [n, []]));
+    const slices = Math.max(1, config.rpcSlices);
+    const sliceMs = config.rpcWindowMs / slices;
+    const sliceWarmMs = slices === 1 ? config.rpcWarmMs : Math.min(config.rpcWarmMs, 50);
     for (let trial = 0; trial < config.trials; trial++) {
       for (const inflight of config.inflight) {
+        const latency = inflight === 1;
+        const sums = new Map(pairs.map((pair) => [pair, { calls: 0, seconds: 0, serverCpu: 0, serverSpan: 0, clientCpu: 0, wrong: 0 }]));
+        for (let slice = 0; slice < slices; slice++) {
+          for (const pair of rotated(pairs, trial * slices + slice)) {
+            const before = await pair.server.request<Cpu>('cpu');
+            const result = await pair.client.request<RpcTrial & { calls: number; seconds: number; cpu: number }>(
+              'rpc',
+              { inflight, warmMs: sliceWarmMs, windowMs: sliceMs, latency, keep: latency },
+              sliceWarmMs + sliceMs + 20_000,
+            );
+            const after = await pair.server.request<Cpu>('cpu');
+            const sum = sums.get(pair)!;
+            const span = (after.at - before.at) / 1000;
+            sum.calls += result.calls;
+            sum.seconds += result.seconds;
+            sum.serverCpu += cpuShare(before, after) * span;
+            sum.serverSpan += span;
+            sum.clientCpu += result.cpu * result.seconds;
+            sum.wrong += result.wrong;
+          }
+        }
         for (const pair of rotated(pairs, trial)) {
-          const before = await pair.server.request<Cpu>('cpu');
-          const result = await pair.client.request<RpcTrial & { cpu: number }>(
-            'rpc',
-            { inflight, warmMs: config.rpcWarmMs, windowMs: config.rpcWindowMs, latency: inflight === 1 },
-            window + 20_000,
-          );
-          const after = await pair.server.request<Cpu>('cpu');
-          const entry: RpcTrial = { ...result, serverCpu: cpuShare(before, after), clientCpu: result.cpu };
+          const sum = sums.get(pair)!;
+          const quantiles = latency
+            ? await pair.client.request<{ p50: number; p99: number }>('latency')
+            : { p50: Number.NaN, p99: Number.NaN };
+          const entry: RpcTrial = {
+            rate: sum.calls / sum.seconds,
+            p50: quantiles.p50,
+            p99: quantiles.p99,
+            serverCpu: sum.serverCpu / sum.serverSpan,
+            clientCpu: sum.clientCpu / sum.seconds,
+            wrong: sum.wrong,
+          };
           results[pair.system]![inflight]!.push(entry);
-          const latency = inflight === 1 ? `  p50 ${result.p50.toFixed(0)} µs p99 ${result.p99.toFixed(0)} µs` : '';
-          const wrong = result.wrong > 0 ? `  ! ${result.wrong} wrong results` : '';
+          const shown = latency ? `  p50 ${entry.p50.toFixed(0)} µs p99 ${entry.p99.toFixed(0)} µs` : '';
+          const wrong = entry.wrong > 0 ? `  ! ${entry.wrong} wrong results` : '';
           console.log(
-            `  [rpc ${trial + 1}/${config.trials}] ${label(pair.system)} @${String(inflight).padEnd(3)} ${rate(result.rate)} calls/s` +
-              `  cpu srv ${percent(entry.serverCpu)} cli ${percent(entry.clientCpu)}${latency}${wrong}`,
+            `  [rpc ${trial + 1}/${config.trials}] ${label(pair.system)} @${String(inflight).padEnd(3)} ${rate(entry.rate)} calls/s` +
+              `  cpu srv ${percent(entry.serverCpu)} cli ${percent(entry.clientCpu)}${shown}${wrong}`,
           );
         }
       }
