@@ -8,7 +8,7 @@ import type tls from 'node:tls';
 import { Client, type ClientOptions, type TransportFactory } from './client/client';
 import { connectSocket } from './transport/socket';
 import type { Transport } from './transport/transport';
-import { connectWebSocket } from './transport/websocket';
+import { connectWebSocket } from './transport/websocket-client';
 
 export interface ConnectOptions extends Omit<ClientOptions, 'transport'> {
   /** TLS options for tls:// and wss:// (`ca`, `rejectUnauthorized`, …). */

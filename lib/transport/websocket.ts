@@ -1,15 +1,13 @@
 /**
- * The WebSocket transport for Node, on the `ws` package, and its client
- * side (`connectWebSocket`); the server side is `websocket-server.ts`.
+ * The WebSocket transport for Node, on the `ws` package. Connections come
+ * from `websocket-client.ts` and `websocket-server.ts`.
  * A connection speaks `metarhia-jstp` (one message per frame) or, between
  * tjstp peers, `tjstp-batch` (a tick's messages in one frame, each
  * NUL-terminated): see `subprotocol.ts`.
  */
 
-import type * as http from 'node:http';
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type * as tls from 'node:tls';
 
 import WebSocket from 'ws';
 
@@ -24,7 +22,7 @@ import {
 import { FrameDecoder, type FrameSink } from './framing';
 import { HandlerSlot, type HandlerSlotHooks } from './handler-slot';
 import { formatAddress } from './socket';
-import { BATCH_SUBPROTOCOL, Batch, maxFrameSize, offeredSubprotocols } from './subprotocol';
+import { BATCH_SUBPROTOCOL, Batch, maxFrameSize } from './subprotocol';
 import { closeErrorFor, closeStatusFor } from './w3c-websocket';
 
 /** Options of {@link WebSocketTransport}. */
@@ -163,9 +161,10 @@ export class WebSocketTransport implements Transport {
   readonly #slot: HandlerSlot;
   readonly #maxUnsentBytes: number;
   readonly #maxMessageSize: number;
-  /** Under `tjstp-batch`: what this tick sent, and the decoder of what arrives. */
+  /** Under `tjstp-batch`: what this tick sent. */
   readonly #batch: Batch | undefined;
-  readonly #decoder: FrameDecoder | undefined;
+  /** Under `tjstp-batch`, for frames of several messages; made on first use. */
+  #decoder: FrameDecoder | undefined;
   #tickScheduled = false;
   #open = true;
   /** We started the close, so the status the peer echoes is no error. */
@@ -187,10 +186,7 @@ export class WebSocketTransport implements Transport {
     this.#maxUnsentBytes = options.maxUnsentBytes ?? MAX_UNSENT_BYTES;
     this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.#slot = new HandlerSlot(new WebSocketTransport.#Flow(this));
-    if (ws.protocol === BATCH_SUBPROTOCOL) {
-      this.#batch = new Batch();
-      this.#decoder = new FrameDecoder(this.#maxMessageSize, new WebSocketTransport.#Sink(this));
-    }
+    if (ws.protocol === BATCH_SUBPROTOCOL) this.#batch = new Batch();
     // Text and binary frames alike carry UTF-8 text.
     (ws as OwnedWebSocket)[OWNER] = this;
     const listeners = WebSocketTransport.#listeners;
@@ -277,8 +273,7 @@ export class WebSocketTransport implements Transport {
 
   #receive(frame: Buffer): void {
     if (this.#refused) return;
-    const decoder = this.#decoder;
-    if (decoder === undefined) {
+    if (this.#batch === undefined) {
       if (frame.length > this.#maxMessageSize) {
         this.#refuse(new ProtocolError(`Message exceeds ${this.#maxMessageSize} bytes`, ErrorCode.MESSAGE_TOO_LARGE));
         return;
@@ -298,7 +293,8 @@ export class WebSocketTransport implements Transport {
       return;
     }
     // Ends with a terminator, so the decoder never holds a partial message.
-    decoder.push(frame);
+    this.#decoder ??= new FrameDecoder(this.#maxMessageSize, new WebSocketTransport.#Sink(this));
+    this.#decoder.push(frame);
   }
 
   /**
@@ -320,105 +316,4 @@ export class WebSocketTransport implements Transport {
     this.#corked = false;
     this.#socket?.uncork();
   }
-}
-
-/** Options of {@link connectWebSocket}. */
-export interface ConnectWebSocketOptions {
-  /** Largest accepted message in bytes. Default 1 MiB. */
-  maxMessageSize?: number;
-  /** Milliseconds to wait for the connection and opening handshake. */
-  timeout?: number;
-  /**
-   * Offer `tjstp-batch` besides `metarhia-jstp`, so that a tjstp server
-   * sends a tick's messages in one frame. Default true; a server that does
-   * not know it (the reference) selects `metarhia-jstp`.
-   */
-  batching?: boolean;
-  /** TLS options for `wss:` (`ca`, `rejectUnauthorized`, …). */
-  tls?: tls.SecureContextOptions & {
-    rejectUnauthorized?: boolean;
-    servername?: string;
-  };
-}
-
-/**
- * Connects to a JSTP WebSocket server, offering `metarhia-jstp` and
- * (unless `batching` is false) `tjstp-batch`. Resolves once open. Rejects with the network error as is (its `code`,
- * e.g. `ECONNREFUSED`, kept), or with an Error explaining a failed
- * handshake (non-101 status, no subprotocol) or a timeout.
- */
-export function connectWebSocket(
-  url: string,
-  options: ConnectWebSocketOptions = {},
-): Promise<WebSocketTransport> {
-  const { timeout } = options;
-  const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-  let ws: WebSocket;
-  try {
-    ws = new WebSocket(url, offeredSubprotocols(options.batching ?? true), {
-      ...options.tls,
-      maxPayload: maxFrameSize(maxMessageSize),
-      perMessageDeflate: false,
-      followRedirects: false,
-    });
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  const kind = /^(wss|https):/i.test(url) ? 'wss' : 'ws';
-
-  return new Promise<WebSocketTransport>((resolve, reject) => {
-    let socket: net.Socket | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let settled = false;
-    const fail = (error: Error): void => {
-      if (settled) return;
-      settled = true;
-      if (timer) clearTimeout(timer);
-      reject(error);
-    };
-    const onError = (error: Error): void => {
-      if ((error as NodeJS.ErrnoException).code !== undefined) {
-        fail(error);
-        return;
-      }
-      fail(
-        new Error(`WebSocket connection to ${url} failed: ${error.message}`, {
-          cause: error,
-        }),
-      );
-    };
-    const onUpgrade = (res: http.IncomingMessage): void => {
-      socket = res.socket;
-    };
-    const onOpen = (): void => {
-      if (settled) return;
-      settled = true;
-      if (timer) clearTimeout(timer);
-      // The transport attaches its own error listener before ours goes.
-      const transport = new WebSocketTransport(ws, kind, {
-        remoteAddress: url,
-        socket,
-        maxMessageSize,
-      });
-      ws.off('error', onError);
-      ws.off('upgrade', onUpgrade);
-      resolve(transport);
-    };
-    ws.on('error', onError);
-    ws.on('upgrade', onUpgrade);
-    ws.once('open', onOpen);
-    if (timeout !== undefined) {
-      timer = setTimeout(() => {
-        fail(
-          Object.assign(
-            new Error(
-              `WebSocket connection to ${url} timed out after ${timeout} ms`,
-            ),
-            { code: 'ETIMEDOUT' },
-          ),
-        );
-        ws.terminate();
-      }, timeout);
-    }
-  });
 }

@@ -13,7 +13,8 @@ import { ErrorCode, TjstpError } from '../../lib/protocol/errors';
 import { BATCH_MAX_CHARS, BATCH_SUBPROTOCOL, JSTP_SUBPROTOCOL } from '../../lib/transport/subprotocol';
 import type { Transport, TransportHandler } from '../../lib/transport/transport';
 import { connectW3CWebSocket } from '../../lib/transport/w3c-websocket';
-import { WebSocketTransport, connectWebSocket } from '../../lib/transport/websocket';
+import { WebSocketTransport } from '../../lib/transport/websocket';
+import { connectWebSocket } from '../../lib/transport/websocket-client';
 import { Recorder, delay, poll } from '../helpers/recorder';
 import { rawClient, start, type Started } from '../helpers/websocket';
 

@@ -8,7 +8,8 @@ import WebSocket, { WebSocketServer } from 'ws';
 
 import { ErrorCode, TjstpError } from '../../lib/protocol/errors';
 import { Recorder, delay, poll } from '../helpers/recorder';
-import { WebSocketTransport, connectWebSocket } from '../../lib/transport/websocket';
+import { WebSocketTransport } from '../../lib/transport/websocket';
+import { connectWebSocket } from '../../lib/transport/websocket-client';
 import { createWebSocketServer } from '../../lib/transport/websocket-server';
 import { rawClient, start, type Started } from '../helpers/websocket';
 import {
