@@ -13,8 +13,9 @@
  *   noise of this shared machine comes in bursts of seconds, which one long
  *   window per system turns into a ratio off by ±10%. p50/p99 are the
  *   quantiles of the round trips of all of a trial's 1-in-flight slices.
- * - fan-out: the same interleaving, `fanoutConnections` connections per
- *   system, at most 8 rounds unacknowledged (see `server-process.ts`).
+ * - fan-out: the same interleaving and slicing (`fanoutSlices`),
+ *   `fanoutConnections` connections per system, at most 8 rounds
+ *   unacknowledged (see `server-process.ts`).
  * - idle: one system at a time, server run with `--expose-gc`: RSS after
  *   GC at `idleLow` and `idleHigh` open connections; per connection = slope.
  * - storm: tjstp only (see `storm.ts`).
@@ -36,6 +37,8 @@ export interface Config {
   fanoutConnections: number;
   fanoutWarmMs: number;
   fanoutWindowMs: number;
+  /** Slices each fan-out window is cut into, as `rpcSlices`. */
+  fanoutSlices: number;
   idleLow: number;
   idleHigh: number;
   stormSessions: number;
@@ -228,22 +231,44 @@ export const runFanout = async (config: Config): Promise<Record<string, FanoutTr
       console.log(`  [fan-out] ${label(system)} ${opened.open} connections in ${Math.round(opened.ms)} ms`);
     }
     const results: Record<string, FanoutTrial[]> = Object.fromEntries(pairs.map((pair) => [pair.system, []]));
-    const window = config.fanoutWarmMs + config.fanoutWindowMs;
-    for (let trial = -1; trial < config.trials; trial++) {
-      // Trial -1 only warms up.
-      for (const pair of rotated(pairs, Math.max(trial, 0))) {
-        const before = await pair.server.request<Cpu>('cpu');
-        await pair.server.request('fanoutStart', { window: 8 });
-        const measured = await pair.client.request<FanoutTrial & { cpu: number }>(
-          'fanoutMeasure',
-          { warmMs: config.fanoutWarmMs, windowMs: trial < 0 ? config.rpcPrewarmMs : config.fanoutWindowMs },
-          window + 20_000,
-        );
-        const { sent } = await pair.server.request<{ sent: number }>('fanoutStop');
-        const after = await pair.server.request<Cpu>('cpu');
-        await pair.client.request('fanoutDrain', { upTo: sent, timeoutMs: 10_000 }, 15_000);
-        if (trial < 0) continue;
-        const entry: FanoutTrial = { rate: measured.rate, serverCpu: cpuShare(before, after), clientCpu: measured.cpu };
+    const slices = Math.max(1, config.fanoutSlices);
+    const sliceMs = config.fanoutWindowMs / slices;
+    const sliceWarmMs = slices === 1 ? config.fanoutWarmMs : Math.min(config.fanoutWarmMs, 150);
+    /** One window of fan-out on one pair: events, seconds, CPU seconds of each side. */
+    const measure = async (pair: Pair, warmMs: number, windowMs: number): Promise<{ events: number; seconds: number; server: number; serverSpan: number; client: number }> => {
+      const before = await pair.server.request<Cpu>('cpu');
+      await pair.server.request('fanoutStart', { window: 8 });
+      const measured = await pair.client.request<{ events: number; rate: number; cpu: number }>(
+        'fanoutMeasure',
+        { warmMs, windowMs },
+        warmMs + windowMs + 20_000,
+      );
+      const { sent } = await pair.server.request<{ sent: number }>('fanoutStop');
+      const after = await pair.server.request<Cpu>('cpu');
+      await pair.client.request('fanoutDrain', { upTo: sent, timeoutMs: 10_000 }, 15_000);
+      const seconds = measured.rate > 0 ? measured.events / measured.rate : windowMs / 1000;
+      const span = (after.at - before.at) / 1000;
+      return { events: measured.events, seconds, server: cpuShare(before, after) * span, serverSpan: span, client: measured.cpu * seconds };
+    };
+    // A warm-up pass first, then trials of `slices` windows each, the system
+    // order rotated every slice (see rpc: noise comes in bursts).
+    for (const pair of pairs) await measure(pair, config.fanoutWarmMs, config.rpcPrewarmMs);
+    for (let trial = 0; trial < config.trials; trial++) {
+      const sums = new Map(pairs.map((pair) => [pair, { events: 0, seconds: 0, server: 0, serverSpan: 0, client: 0 }]));
+      for (let slice = 0; slice < slices; slice++) {
+        for (const pair of rotated(pairs, trial * slices + slice)) {
+          const window = await measure(pair, sliceWarmMs, sliceMs);
+          const sum = sums.get(pair)!;
+          sum.events += window.events;
+          sum.seconds += window.seconds;
+          sum.server += window.server;
+          sum.serverSpan += window.serverSpan;
+          sum.client += window.client;
+        }
+      }
+      for (const pair of rotated(pairs, trial)) {
+        const sum = sums.get(pair)!;
+        const entry: FanoutTrial = { rate: sum.events / sum.seconds, serverCpu: sum.server / sum.serverSpan, clientCpu: sum.client / sum.seconds };
         results[pair.system]!.push(entry);
         console.log(
           `  [fan-out ${trial + 1}/${config.trials}] ${label(pair.system)} ${rate(entry.rate)} events/s` +

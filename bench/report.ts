@@ -245,7 +245,7 @@ export const renderMarkdown = (results: Results): string => {
     `# tjstp benchmarks, ${results.startedAt}${config.short ? ' (short mode)' : ''}`,
     `Machine: ${Object.entries(machine).map(([key, value]) => `${key} ${value}`).join(', ')}. Run took ${fmt(results.durationSeconds, 0)} s.`,
     `Method: one server process and one client process per system on 127.0.0.1; ${config.trials} interleaved trials` +
-      ` (window ${config.rpcWindowMs} ms in ${config.rpcSlices ?? 1} slices of ${Math.round(config.rpcWindowMs / (config.rpcSlices ?? 1))} ms spread over the trial, each after a ${config.rpcSlices > 1 ? Math.min(config.rpcWarmMs, 50) : config.rpcWarmMs} ms warm-up; fan-out ${config.fanoutConnections} connections,` +
+      ` (window ${config.rpcWindowMs} ms in ${config.rpcSlices ?? 1} slices of ${Math.round(config.rpcWindowMs / (config.rpcSlices ?? 1))} ms spread over the trial, each after a ${config.rpcSlices > 1 ? Math.min(config.rpcWarmMs, 50) : config.rpcWarmMs} ms warm-up; fan-out ${config.fanoutConnections} connections in ${config.fanoutSlices ?? 1} slices,` +
       ` window ${config.fanoutWindowMs} ms, ≤ 8 rounds unacknowledged); idle RSS slope between ${config.idleLow} and ${config.idleHigh}` +
       ` connections, after GC; figures are medians, ratios medians of per-trial ratios.`,
   ];

@@ -88,6 +88,7 @@ const config: Config = {
   fanoutConnections: short ? 200 : 1000,
   fanoutWarmMs: short ? 100 : 500,
   fanoutWindowMs: short ? 200 : 2000,
+  fanoutSlices: short ? 1 : 4,
   idleLow: short ? 200 : 1000,
   idleHigh: scaled(short ? 1500 : 10_000),
   stormSessions: scaled(short ? 1000 : 10_000),
