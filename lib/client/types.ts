@@ -52,11 +52,12 @@ export interface ClientOptions {
   /** …or as soon as this many messages are unacknowledged. Default 64. */
   ackEvery?: number;
   /**
-   * On a resume, how much of the unacknowledged outbox (UTF-16 code units)
-   * is sent right behind the hello, without waiting for the server's
-   * reply, so that calls made offline are answered a round trip sooner.
-   * Bounded also by what the server said it queues during a handshake;
-   * the rest follows the reply. Default 65,536; 0 waits for the reply.
+   * On a resume, how much of what was made offline (UTF-16 code units) is
+   * sent right behind the hello, without waiting for the server's reply,
+   * so that calls made offline are answered a round trip sooner. Only when
+   * everything sent before the drop was acknowledged; bounded also by what
+   * the server said it queues during a handshake; the rest follows the
+   * reply. Default 65,536; 0 always waits for the reply.
    */
   earlyReplayBytes?: number;
   /** Interfaces the server may call on this client. */

@@ -122,12 +122,19 @@ export class Peer {
   #soliciting = false;
   /** Whether anything arrived since the heartbeat last looked. */
   heard = false;
+  /**
+   * The last sequence number handed to a transport. Above `acked` it marks
+   * messages in doubt: sent, but perhaps lost with the connection.
+   */
+  #writtenThrough = 0;
 
   constructor(options: PeerOptions) {
     this.#limits = options.limits;
     this.#handlers = options.handlers;
     this.legacyPeer = options.legacyPeer ?? false;
     this.state = new SessionState(options.role, options.snapshot);
+    // A session taken from a snapshot may have sent anything it holds.
+    this.#writtenThrough = this.state.lastSeq;
   }
 
   get transport(): Transport | null {
@@ -163,18 +170,22 @@ export class Peer {
       if (seq > sentThrough) transport.send(text);
       replayed++;
     }
+    this.#writtenThrough = this.state.lastSeq;
     return replayed;
   }
 
   /**
-   * Sends the oldest unacknowledged messages right behind a restore hello,
-   * before the reply, within a budget: they arrive a round trip sooner, and
-   * the peer drops any it already has. Never to a legacy peer, which reuses
-   * ids. Returns the sequence number of the last one sent (0 for none), for
-   * {@link attach}.
+   * Sends, right behind a restore hello and before the reply, the messages
+   * made since the connection was lost, within a budget: they arrive a
+   * round trip sooner. Only when nothing sent before is in doubt (everything
+   * ever written was acknowledged), so these are exactly the messages the
+   * peer cannot have: none is wasted, and they follow what the peer has
+   * without a gap. Otherwise, and always with a legacy peer (which reuses
+   * ids), it sends nothing and {@link attach} replays after the reply.
+   * Returns the sequence number of the last one sent (0 for none).
    */
   replayEarly(transport: Transport, maxMessages: number, maxBytes: number): number {
-    if (this.legacyPeer) return 0;
+    if (this.legacyPeer || this.#writtenThrough > this.state.acked) return 0;
     let through = 0;
     let count = 0;
     let bytes = 0;
@@ -185,6 +196,7 @@ export class Peer {
       count++;
       bytes += text.length;
     }
+    if (through > 0) this.#writtenThrough = through;
     return through;
   }
 
@@ -353,7 +365,7 @@ export class Peer {
     const seq = Math.abs(this.state.nextId());
     const { outbox } = this.state;
     outbox.push(seq, text);
-    this.#write(text);
+    if (this.#write(text)) this.#writtenThrough = seq;
     if (overflow) {
       this.#handlers.overflow();
     } else if (outbox.bytes * 2 > this.#limits.maxBufferedBytes && !this.#soliciting && this.#transport !== null) {
@@ -364,9 +376,12 @@ export class Peer {
     }
   }
 
-  #write(text: string): void {
+  /** Hands a message to the transport, if there is an open one; says whether. */
+  #write(text: string): boolean {
     const transport = this.#transport;
-    if (transport !== null && transport.open) transport.send(text);
+    if (transport === null || !transport.open) return false;
+    transport.send(text);
+    return true;
   }
 
   #accept(id: number): boolean {

@@ -1,7 +1,8 @@
 /**
- * A resume's early replay: what the client holds unacknowledged goes out
+ * A resume's early replay: what the client made while offline goes out
  * right behind its restore hello, so calls made offline are answered in
- * the same round trip as the resume. Watched on the wire through a proxy
+ * the same round trip as the resume; when something sent before the drop
+ * is in doubt, the client waits for the reply instead. Watched on the wire through a proxy
  * (TCP, where the bytes are plain), and end to end over WebSocket.
  */
 import { afterEach, describe, it } from 'node:test';
@@ -12,7 +13,7 @@ import { Proxy } from '../helpers/proxy';
 
 const slowReconnect = { initialDelay: 100, maxDelay: 100, jitter: 0 };
 
-describe('early replay on resume', () => {
+describe('early replay on resume', { timeout: 20_000 }, () => {
   let fixture: Fixture;
   let proxy: Proxy;
   const clients: Client[] = [];
@@ -93,6 +94,24 @@ describe('early replay on resume', () => {
     assert.equal(fixture.app.executions.get('gone-1'), undefined);
     assert.equal(fixture.app.executions.get('gone-2'), undefined);
     assert.equal(await client.call('counter', 'increment'), 1, 'a new session, with new state');
+  });
+
+  it('waits for the reply while something sent before the drop is unacknowledged', async () => {
+    // The server acknowledges events only by an ack, which this one delays.
+    const client = await setUp('tcp', { session: { ackDelay: 60_000, ackEvery: 1000 } });
+    const notes: unknown[] = [];
+    fixture.server.on('event', (_session, _iface, name, args) => {
+      if (name === 'note') notes.push(args[0]);
+    });
+    client.sendEvent('calc', 'note', 'in-doubt');
+    await waitFor(() => notes.length === 1, 2000, 'the note');
+    await drop(client);
+    assert.equal(await client.call('ledger', 'record', 'after-doubt'), 'after-doubt');
+    assert.equal(calls(sent[0]), 0, 'the hello went alone');
+    assert.doesNotMatch(sent.join(''), /in-doubt/, 'the welcome said the server had the note');
+    assert.equal(calls(sent.join('')), 1);
+    assert.deepEqual(notes, ['in-doubt']);
+    assert.equal(fixture.app.executions.get('after-doubt'), 1);
   });
 
   it('works the same over WebSocket', async () => {
