@@ -140,13 +140,14 @@ export class Client extends TypedEmitter<ClientEvents> {
   close(): void {
     const transport = this.#transport;
     const wasReady = this.#state === 'ready';
+    // Messages may have gone out behind a restore hello: the server then
+    // resumes the session and runs them, and must hear that it is over.
+    const wasResuming = this.#state === 'handshaking' && this.#restoring && !this.#peer.legacyPeer;
     if (!this.#transition(['idle', 'connecting', 'handshaking', 'ready', 'waiting'], 'closed')) return;
     if (transport) {
       transport.unbind();
-      if (wasReady) {
-        this.#peer.flushAck();
-        transport.send(encodeClose());
-      }
+      if (wasReady) this.#peer.flushAck();
+      if (wasReady || wasResuming) transport.send(encodeClose());
       transport.close();
     }
     this.#transport = null;

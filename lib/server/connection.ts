@@ -171,7 +171,11 @@ export class ServerConnection {
       case 'authenticating':
         this.#queued ??= [];
         this.#queuedBytes += text.length;
-        if (this.#queued.length >= this.#host.maxPendingMessages || this.#queuedBytes > this.#host.maxPendingBytes) {
+        // A restore attaches its session at once and is ready a microtask
+        // later: the queue then holds what came with the hello in one read,
+        // and a limit would only end a healthy session. The limits are for
+        // an asynchronous login, which a client could flood.
+        if (this.session === null && (this.#queued.length >= this.#host.maxPendingMessages || this.#queuedBytes > this.#host.maxPendingBytes)) {
           this.#protocolError(new ProtocolError('Too many messages before the handshake completed'));
           return;
         }

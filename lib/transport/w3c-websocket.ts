@@ -171,7 +171,6 @@ export class W3CWebSocketTransport implements Transport {
   #open = true;
   /** We started the close, so the status the peer echoes is no error. */
   #closing = false;
-  #destroyed = false;
 
   constructor(socket: W3CWebSocket, url: string) {
     this.#socket = socket;
@@ -234,7 +233,6 @@ export class W3CWebSocketTransport implements Transport {
   destroy(): void {
     this.#open = false;
     this.#closing = true;
-    this.#destroyed = true;
     this.#batch?.take();
     try {
       this.#socket.close(1000);
@@ -263,7 +261,8 @@ export class W3CWebSocketTransport implements Transport {
   }
 
   #receive(data: unknown): void {
-    if (this.#slot.ended || this.#destroyed) return;
+    // After our close or destroy nothing more is delivered.
+    if (this.#slot.ended || this.#closing) return;
     const text = typeof data === 'string' ? data : decodeBinary(data);
     if (text === undefined) {
       // A Blob (binaryType ignored) or no TextDecoder: nothing sane to do.
@@ -280,7 +279,7 @@ export class W3CWebSocketTransport implements Transport {
       return;
     }
     for (const message of messages) {
-      if (this.#destroyed) return;
+      if (this.#closing) return;
       this.#slot.message(message);
     }
   }

@@ -84,7 +84,7 @@ export class WebSocketTransport implements Transport {
   static readonly #listeners = {
     message(this: OwnedWebSocket, data: WebSocket.RawData): void {
       const transport = this[OWNER];
-      // After `destroy` the rest of an already received chunk is not reported.
+      // After `close` or `destroy` nothing more is reported, not even the rest of a chunk.
       if (transport && !transport.#destroyed) transport.#receive(toBuffer(data));
     },
     error(this: OwnedWebSocket, error: Error): void {
@@ -163,7 +163,7 @@ export class WebSocketTransport implements Transport {
   readonly #maxMessageSize: number;
   /** Under `tjstp-batch`: what this tick sent. */
   readonly #batch: Batch | undefined;
-  /** Under `tjstp-batch`, for frames of several messages; made on first use. */
+  /** The decoder of the batch frame being delivered, so a close can stop it. */
   #decoder: FrameDecoder | undefined;
   #tickScheduled = false;
   #open = true;
@@ -171,7 +171,7 @@ export class WebSocketTransport implements Transport {
   #closing = false;
   #corked = false;
   #destroyed = false;
-  /** The peer broke a limit or the framing: nothing more it sent is delivered. */
+  /** We closed, or the peer broke a limit or the framing: nothing more it sent is delivered. */
   #refused = false;
 
   constructor(
@@ -236,6 +236,10 @@ export class WebSocketTransport implements Transport {
     if (queued && this.#ws.readyState === WebSocket.OPEN) this.#ws.send(queued);
     this.#open = false;
     this.#closing = true;
+    // What arrives after our close is not delivered, as on the stream
+    // transports: not even the rest of the frame being delivered now.
+    this.#refused = true;
+    this.#decoder?.halt();
     const { status, reason } = closeStatusFor(code);
     this.#ws.close(status, reason);
     this.#uncork();
@@ -251,6 +255,7 @@ export class WebSocketTransport implements Transport {
     this.#destroyed = true;
     this.#corked = false; // the socket is going away with its buffer
     this.#batch?.take();
+    this.#decoder?.halt();
     this.#ws.terminate();
   }
 
@@ -292,9 +297,12 @@ export class WebSocketTransport implements Transport {
       this.#slot.message(frame.toString('utf8', 0, last));
       return;
     }
-    // Ends with a terminator, so the decoder never holds a partial message.
-    this.#decoder ??= new FrameDecoder(this.#maxMessageSize, new WebSocketTransport.#Sink(this));
-    this.#decoder.push(frame);
+    // Ends with a terminator, so the decoder never holds a partial message
+    // and need not outlive the frame (an idle connection keeps none).
+    const decoder = new FrameDecoder(this.#maxMessageSize, new WebSocketTransport.#Sink(this));
+    this.#decoder = decoder;
+    decoder.push(frame);
+    this.#decoder = undefined;
   }
 
   /**

@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, SessionLostError, type Client, type ReadyInfo, type ServerOptions } from '../../lib/index';
+import net from 'node:net';
+import { connect, ErrorCode, SessionLostError, TjstpError, transportFor, type Client, type ReadyInfo, type ServerOptions } from '../../lib/index';
 import { once, startServer, waitFor, type Fixture, type Kind } from '../helpers/fixtures';
 import { Proxy } from '../helpers/proxy';
 
@@ -112,6 +113,25 @@ describe('early replay on resume', { timeout: 20_000 }, () => {
     assert.equal(calls(sent.join('')), 1);
     assert.deepEqual(notes, ['in-doubt']);
     assert.equal(fixture.app.executions.get('after-doubt'), 1);
+  });
+
+  it('says goodbye when closed during the restore handshake, since the calls behind the hello may run', async (t) => {
+    const client = await setUp('tcp');
+    // A server that takes the restore hello and never answers it.
+    let received = '';
+    const silent = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => silent.close());
+    client.reconnect(transportFor(`tcp://127.0.0.1:${(silent.address() as net.AddressInfo).port}`));
+    const offline = client.call('ledger', 'record', 'never-answered');
+    await waitFor(() => received.includes('never-answered'), 2000, 'the hello and the call');
+    assert.match(received, /^\{"handshake":\[0,"testApp"\],"session":\[/);
+    client.close();
+    await assert.rejects(offline, (error: TjstpError) => error.code === ErrorCode.CLIENT_CLOSED);
+    await waitFor(() => received.endsWith('{"close":[0]}\0'), 2000, 'the goodbye');
   });
 
   it('works the same over WebSocket', async () => {

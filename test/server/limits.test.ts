@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { delay, startServer, waitFor } from '../helpers/fixtures';
-import { Healthy, openRaw } from '../helpers/raw';
+import { Healthy, isCallback, openRaw, openSession } from '../helpers/raw';
 
 describe('server limits', () => {
   it('drops a client that floods pings without reading the pongs', async () => {
@@ -73,6 +73,22 @@ describe('server limits', () => {
     const goodbye = await client.waitMessage((m) => Array.isArray(m.handshake) || Array.isArray(m.close), 2000, 'the refusal');
     assert.ok(JSON.stringify(goodbye).includes('Too many messages before the handshake completed'));
     await client.waitClose(2000);
+    await fixture.close();
+  });
+
+  it('holds what comes with a restore hello to no login limit: a resume with calls made offline', async () => {
+    const fixture = await startServer({ maxPendingMessages: 2, maxPendingBytes: 100 });
+    const { client: first, id } = await openSession('tcp', fixture);
+    first.destroy();
+    await waitFor(() => fixture.server.sessions.size === 1 && [...fixture.server.sessions.values()][0]!.connection === null, 2000, 'the detach');
+    const client = await openRaw('tcp', fixture);
+    const calls = Array.from({ length: 5 }, (_, i) => JSON.stringify({ call: [i + 1, 'ledger'], record: [`pending-${i}`] }));
+    // One write: the hello, then five calls, far past both limits.
+    client.sendRaw(`${JSON.stringify({ handshake: [0, 'testApp'], session: [id, 5, 0] })}\0${calls.join('\0')}\0`);
+    for (let i = 1; i <= 5; i++) await client.waitMessage(isCallback(i), 2000, `the reply to call ${i}`);
+    assert.equal(client.closed, false);
+    for (let i = 0; i < 5; i++) assert.equal(fixture.app.executions.get(`pending-${i}`), 1);
+    client.destroy();
     await fixture.close();
   });
 });

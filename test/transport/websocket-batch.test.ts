@@ -175,6 +175,26 @@ describe('tjstp-batch', { timeout: 20_000 }, () => {
     assert.deepEqual(raw.frames, ['{close:[0],error:[21]}\0']);
   });
 
+  it('delivers nothing more of a frame once the handler closes or destroys the transport', async (t) => {
+    for (const end of ['close', 'destroy'] as const) {
+      const raw = await openRaw(t, started.url, [BATCH_SUBPROTOCOL]);
+      const serverSide = await started.next();
+      const seen: string[] = [];
+      serverSide.bind({
+        message: (text) => {
+          seen.push(text);
+          serverSide[end]();
+        },
+        close: () => {},
+      });
+      raw.ws.send('{a:1}\0{b:2}\0{c:3}\0');
+      raw.ws.send('{d:4}\0');
+      await once(raw.ws, 'close');
+      await delay(20);
+      assert.deepEqual(seen, ['{a:1}'], end);
+    }
+  });
+
   it('sends what is queued before the close frame; destroy drops it', async () => {
     const client = await connectWebSocket(started.url);
     const serverSide = await started.next();
