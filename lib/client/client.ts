@@ -218,8 +218,11 @@ export class Client extends TypedEmitter<ClientEvents> {
     const { state, legacyPeer } = this.#peer;
     const session = id === null ? undefined : { id, state, legacyPeer };
     transport.send(encodeHello(helloFor({ app, version, login, auth, session })));
-    const budget = earlyReplayBudget(this.#serverLimits, this.#options.earlyReplayBytes ?? 65_536);
-    this.#earlyThrough = session && budget.bytes > 0 ? this.#peer.replayEarly(transport, budget.messages, budget.bytes) : 0;
+    this.#earlyThrough = 0;
+    if (session) {
+      const budget = earlyReplayBudget(this.#serverLimits, this.#options.earlyReplayBytes ?? 65_536);
+      if (budget.bytes > 0) this.#earlyThrough = this.#peer.replayEarly(transport, budget.messages, budget.bytes);
+    }
     this.#timer = setTimeout(() => transport.destroy(), this.#options.handshakeTimeout ?? 10_000);
   }
 

@@ -73,10 +73,6 @@ export const selectSubprotocol = (
   return jstp ? JSTP_SUBPROTOCOL : false;
 };
 
-/** True for the subprotocols a tjstp peer speaks. */
-export const isJstpSubprotocol = (name: string): boolean =>
-  name === JSTP_SUBPROTOCOL || name === BATCH_SUBPROTOCOL;
-
 /**
  * What one connection has queued for its next batch frame. A transport
  * adds each message and, at the end of the tick, sends what it takes.

@@ -19,7 +19,6 @@ import {
   BATCH_SUBPROTOCOL,
   Batch,
   JSTP_SUBPROTOCOL,
-  isJstpSubprotocol,
   offeredSubprotocols,
   splitBatch,
 } from './subprotocol';
@@ -320,10 +319,11 @@ export function connectW3CWebSocket(
       new TypeError('No WebSocket implementation: pass options.WebSocket'),
     );
   }
+  const offered = offeredSubprotocols(options.batching ?? true);
   return new Promise<W3CWebSocketTransport>((resolve, reject) => {
     let socket: W3CWebSocket;
     try {
-      socket = new Ctor(url, offeredSubprotocols(options.batching ?? true));
+      socket = new Ctor(url, offered);
     } catch (error) {
       reject(error instanceof Error ? error : new Error(String(error)));
       return;
@@ -353,7 +353,7 @@ export function connectW3CWebSocket(
     };
     socket.onopen = () => {
       if (settled) return;
-      if (!isJstpSubprotocol(socket.protocol) || (socket.protocol === BATCH_SUBPROTOCOL && options.batching === false)) {
+      if (!offered.includes(socket.protocol)) {
         fail(`server did not select the ${JSTP_SUBPROTOCOL} subprotocol`);
         socket.close(1000, `${JSTP_SUBPROTOCOL} subprotocol required`);
         return;

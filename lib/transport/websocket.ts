@@ -84,8 +84,7 @@ export class WebSocketTransport implements Transport {
   static readonly #listeners = {
     message(this: OwnedWebSocket, data: WebSocket.RawData): void {
       const transport = this[OWNER];
-      // After `close` or `destroy` nothing more is reported, not even the rest of a chunk.
-      if (transport && !transport.#destroyed) transport.#receive(toBuffer(data));
+      if (transport) transport.#receive(toBuffer(data));
     },
     error(this: OwnedWebSocket, error: Error): void {
       const transport = this[OWNER];
@@ -163,16 +162,19 @@ export class WebSocketTransport implements Transport {
   readonly #maxMessageSize: number;
   /** Under `tjstp-batch`: what this tick sent. */
   readonly #batch: Batch | undefined;
-  /** The decoder of the batch frame being delivered, so a close can stop it. */
+  /** Under `tjstp-batch`: what arrives; made with the first frame. */
   #decoder: FrameDecoder | undefined;
   #tickScheduled = false;
   #open = true;
   /** We started the close, so the status the peer echoes is no error. */
   #closing = false;
   #corked = false;
-  #destroyed = false;
-  /** We closed, or the peer broke a limit or the framing: nothing more it sent is delivered. */
-  #refused = false;
+  /**
+   * False once we closed or destroyed the transport, or the peer broke a
+   * limit or the framing: nothing more it sent is delivered, not even the
+   * rest of the frame or chunk being delivered.
+   */
+  #reading = true;
 
   constructor(
     ws: WebSocket,
@@ -236,10 +238,8 @@ export class WebSocketTransport implements Transport {
     if (queued && this.#ws.readyState === WebSocket.OPEN) this.#ws.send(queued);
     this.#open = false;
     this.#closing = true;
-    // What arrives after our close is not delivered, as on the stream
-    // transports: not even the rest of the frame being delivered now.
-    this.#refused = true;
-    this.#decoder?.halt();
+    // As on the stream transports, what arrives after our close is not read.
+    this.#stopReading();
     const { status, reason } = closeStatusFor(code);
     this.#ws.close(status, reason);
     this.#uncork();
@@ -252,10 +252,9 @@ export class WebSocketTransport implements Transport {
   destroy(): void {
     this.#open = false;
     this.#closing = true;
-    this.#destroyed = true;
     this.#corked = false; // the socket is going away with its buffer
     this.#batch?.take();
-    this.#decoder?.halt();
+    this.#stopReading();
     this.#ws.terminate();
   }
 
@@ -277,7 +276,7 @@ export class WebSocketTransport implements Transport {
   }
 
   #receive(frame: Buffer): void {
-    if (this.#refused) return;
+    if (!this.#reading) return;
     if (this.#batch === undefined) {
       if (frame.length > this.#maxMessageSize) {
         this.#refuse(new ProtocolError(`Message exceeds ${this.#maxMessageSize} bytes`, ErrorCode.MESSAGE_TOO_LARGE));
@@ -292,17 +291,9 @@ export class WebSocketTransport implements Transport {
       this.#refuse(new ProtocolError(`A ${BATCH_SUBPROTOCOL} frame must end with a message terminator (NUL)`));
       return;
     }
-    // One message, the usual case at low load: no splitting.
-    if (last <= this.#maxMessageSize && frame.indexOf(0) === last) {
-      this.#slot.message(frame.toString('utf8', 0, last));
-      return;
-    }
-    // Ends with a terminator, so the decoder never holds a partial message
-    // and need not outlive the frame (an idle connection keeps none).
-    const decoder = new FrameDecoder(this.#maxMessageSize, new WebSocketTransport.#Sink(this));
-    this.#decoder = decoder;
-    decoder.push(frame);
-    this.#decoder = undefined;
+    // It ends with a terminator, so the decoder never holds a partial message.
+    this.#decoder ??= new FrameDecoder(this.#maxMessageSize, new WebSocketTransport.#Sink(this));
+    this.#decoder.push(frame);
   }
 
   /**
@@ -311,12 +302,16 @@ export class WebSocketTransport implements Transport {
    * close status (1009, 1002) tells the peer either way.
    */
   #refuse(error: ProtocolError): void {
-    this.#refused = true;
-    this.#decoder?.halt();
+    this.#stopReading();
     this.#slot.fail(error);
     if (this.#open) this.#slot.violation(error);
     // A no-op when the handler has closed already.
     this.close(error.code);
+  }
+
+  #stopReading(): void {
+    this.#reading = false;
+    this.#decoder?.halt();
   }
 
   #uncork(): void {
