@@ -176,7 +176,15 @@ const tjstp = async (transport: 'tcp' | 'ws'): Promise<BenchServer> => {
     name: 'testApp',
     api: { calc: { add: (_context: unknown, a: number, b: number) => a + b } },
   };
-  const server = new Server({ applications: [app], logger: silentLogger, heartbeatInterval: 0 });
+  // Every bench client comes from 127.0.0.1, thousands at once: per-address limits off.
+  const server = new Server({
+    applications: [app],
+    logger: silentLogger,
+    heartbeatInterval: 0,
+    newSessionsPerSecond: 0,
+    restoresPerMinute: 0,
+    maxSessionsPerAddress: 0,
+  });
   const [listener] = await server.listen(transport === 'tcp' ? { tcp: 0 } : { ws: 0 });
   return {
     port: listener!.port!,

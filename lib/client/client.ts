@@ -28,13 +28,15 @@ import {
   type SessionLossReasonValue,
 } from '../protocol/errors';
 import { decodeMessage, encodeClose, encodeHello, type HandshakeResponse, type Message } from '../protocol/message';
+import { isHexKey } from '../protocol/restore';
 import { Heartbeat } from '../session/heartbeat';
 import { Peer } from '../session/peer';
 import type { Transport } from '../transport/transport';
 import { TypedEmitter } from '../util/emitter';
 import { ClientApi } from './api';
-import { earlyReplayBudget, helloFor, readRestoreReply, readServerLimits, type ServerLimits } from './handshake';
-import type { ClientEvents, ClientOptions, ClientState, SessionTicket, TransportFactory } from './types';
+import { earlyReplayBudget, helloFor, readBinding, readRestoreReply, readServerLimits, type ServerLimits } from './handshake';
+import { nextNonce } from './proof';
+import type { ClientEvents, ClientOptions, ClientState, LoginCredentials, SessionTicket, TransportFactory } from './types';
 
 export type * from './types';
 
@@ -46,6 +48,12 @@ export class Client extends TypedEmitter<ClientEvents> {
   #factory: TransportFactory;
   #peer: Peer;
   #sessionId: string | null = null;
+  /** The session's key, when the server gave one: proved on every restore. */
+  #sessionKey: string | undefined;
+  /** The last restore nonce used (kept across sessions: it only has to grow). */
+  #nonce = 0;
+  /** Who the server says is logged in; undefined when it did not say. */
+  #user: string | null | undefined;
   #transport: Transport | null = null;
   #restoring = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -67,8 +75,17 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.#factory = options.transport;
     this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect ?? {});
     this.#api = new ClientApi(options.api ?? {});
-    this.#peer = this.#newPeer(options.session);
-    if (options.session) this.#sessionId = options.session.id;
+    const ticket = options.session;
+    if (ticket?.user !== undefined && options.login !== undefined && ticket.user !== options.login.user) {
+      throw new TypeError(`The session ticket belongs to ${JSON.stringify(ticket.user)}, not to ${JSON.stringify(options.login.user)}: drop the ticket to log in as someone else`);
+    }
+    this.#peer = this.#newPeer(ticket);
+    if (ticket) {
+      this.#sessionId = ticket.id;
+      this.#sessionKey = ticket.key;
+      this.#nonce = ticket.nonce ?? 0;
+      this.#user = ticket.user;
+    }
   }
 
   get state(): ClientState {
@@ -84,10 +101,21 @@ export class Client extends TypedEmitter<ClientEvents> {
     return this.#serverLimits;
   }
 
-  /** The session's persisted form, or null before the first handshake. */
+  /**
+   * The session's persisted form, or null before the first handshake. It
+   * holds the session's key: store it like a password, never log it.
+   */
   get session(): SessionTicket | null {
     if (this.#sessionId === null) return null;
-    return { id: this.#sessionId, app: this.#options.app, legacy: this.#peer.legacyPeer, ...this.#peer.state.snapshot() };
+    const ticket: SessionTicket = { id: this.#sessionId, app: this.#options.app, legacy: this.#peer.legacyPeer, ...this.#peer.state.snapshot() };
+    if (this.#sessionKey !== undefined) Object.assign(ticket, { key: this.#sessionKey, nonce: this.#nonce });
+    if (this.#user !== undefined) ticket.user = this.#user;
+    return ticket;
+  }
+
+  /** Who the server says is logged in (null: nobody); undefined when it did not say (legacy servers). */
+  get user(): string | null | undefined {
+    return this.#user;
   }
 
   /** Connects and resolves after the first handshake; rejects if it fails. */
@@ -121,6 +149,34 @@ export class Client extends TypedEmitter<ClientEvents> {
   sendEvent(iface: string, name: string, ...args: unknown[]): void {
     if (this.#state === 'closed') throw new TjstpError(ErrorCode.CLIENT_CLOSED);
     this.#peer.emitEvent(iface, name, args);
+  }
+
+  /**
+   * Gives the session a new id and key (the server picks them), with
+   * nothing lost or run twice while messages cross; the old id stops
+   * working once the server knows the client has the new one. Resolves to
+   * false when the session cannot rotate (it has no key: a legacy server).
+   */
+  async rotateSession(): Promise<boolean> {
+    if (this.#sessionKey === undefined && this.#sessionId !== null) return false;
+    return (await this.call('$tjstp', 'rotate')) === true;
+  }
+
+  /**
+   * Logs in within the session (the server's authentication hook decides),
+   * resolving to the user. The session gets a new id and key: an id known
+   * before the login is worth nothing after it.
+   */
+  async login(credentials: LoginCredentials): Promise<string> {
+    const [strategy, value] = 'password' in credentials
+      ? ['login', [credentials.user, credentials.password]]
+      : [credentials.strategy, credentials.credentials];
+    return (await this.call('$tjstp', 'login', strategy, value)) as string;
+  }
+
+  /** Logs out within the session, which gets a new id and key. */
+  async logout(): Promise<void> {
+    await this.call('$tjstp', 'logout');
   }
 
   /**
@@ -179,7 +235,10 @@ export class Client extends TypedEmitter<ClientEvents> {
       handlers: {
         call: (iface, method, args) => this.#api.invoke(iface, method, args),
         inspect: (iface) => this.#api.methods(iface),
-        event: (iface, name, args) => this.emit('event', { iface, name, args }),
+        event: (iface, name, args) => {
+          if (iface === '$tjstp') this.#onSessionEvent(name, args);
+          else this.emit('event', { iface, name, args });
+        },
         overflow: () => this.emit('error', new TjstpError(ErrorCode.BUFFER_FULL)),
         error: (error) => this.emit('error', error),
       },
@@ -216,7 +275,12 @@ export class Client extends TypedEmitter<ClientEvents> {
     const id = this.#sessionId;
     this.#restoring = id !== null;
     const { state, legacyPeer } = this.#peer;
-    const session = id === null ? undefined : { id, state, legacyPeer };
+    let session;
+    if (id !== null) {
+      // A fresh nonce for every hello: a late one is then told from the latest.
+      this.#nonce = nextNonce(this.#nonce);
+      session = { id, state, legacyPeer, key: this.#sessionKey, nonce: this.#nonce };
+    }
     transport.send(encodeHello(helloFor({ app, version, login, auth, session })));
     this.#earlyThrough = 0;
     if (session) {
@@ -275,6 +339,9 @@ export class Client extends TypedEmitter<ClientEvents> {
       }
       this.#sessionId = message.ok;
       this.#peer.legacyPeer = message.tjstp === undefined;
+      const binding = readBinding(message.tjstp);
+      this.#sessionKey = binding?.key;
+      this.#user = binding?.user;
       replayed = this.#peer.attach(transport, 0);
     }
     this.#transition(['handshaking'], 'ready');
@@ -321,12 +388,30 @@ export class Client extends TypedEmitter<ClientEvents> {
     }
   }
 
+  /**
+   * The server's word about the session itself, in order with the rest:
+   * `rotate(id, key, user)` replaces the id and key. The ack goes out at
+   * once, so the server can soon forget the old id.
+   */
+  #onSessionEvent(name: string, args: unknown[]): void {
+    if (name !== 'rotate') return;
+    const [id, key, user] = args;
+    if (typeof id !== 'string' || id.length === 0 || !isHexKey(key)) return;
+    this.#sessionId = id;
+    this.#sessionKey = key;
+    if (user === null || typeof user === 'string') this.#user = user;
+    this.#peer.flushAck();
+    this.emit('rotated', this.session as SessionTicket);
+  }
+
   /** Starts over with a new session; what was pending fails with the reason. */
   #loseSession(reason: SessionLossReasonValue): void {
     const error = new SessionLostError(reason);
     this.#peer.end(error);
     this.#peer = this.#newPeer();
     this.#sessionId = null;
+    this.#sessionKey = undefined;
+    this.#user = undefined;
     this.#sessionLost = true;
     this.emit('sessionLost', error);
   }

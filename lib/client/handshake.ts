@@ -4,7 +4,9 @@
  * client's state machine so each can be read on its own.
  */
 import { isCount, type HelloOptions } from '../protocol/message';
+import { isHexKey } from '../protocol/restore';
 import type { SessionState } from '../session/state';
+import { restoreProof } from './proof';
 
 /** What a tjstp server tells the client about its session limits. */
 export interface ServerLimits {
@@ -26,23 +28,39 @@ export interface HelloInput {
   version: string | undefined;
   login: { user: string; password: string } | undefined;
   auth: { strategy: string; credentials: unknown } | undefined;
-  /** Set when resuming. */
-  session: { id: string; state: SessionState; legacyPeer: boolean } | undefined;
+  /** Set when resuming: the session's key (when the server gave one) and this restore's nonce. */
+  session: { id: string; state: SessionState; legacyPeer: boolean; key: string | undefined; nonce: number } | undefined;
 }
 
+/** What a tjstp client says of itself in a new session's hello: it can prove a key. */
+const TJSTP_HELLO = { version: 1 };
+
 /**
- * A restore carries `[id, sent, received]` to a tjstp server and the
- * reference's `[id, received]` to a legacy one; otherwise login, a custom
- * strategy, or anonymous.
+ * A restore carries `[id, sent, received, nonce, proof]` for a session the
+ * server gave a key, `[id, sent, received]` to a tjstp server that gave
+ * none, and the reference's `[id, received]` to a legacy one. A new
+ * session's hello logs in, uses a custom strategy, or is anonymous, and
+ * says it comes from a tjstp client.
  */
 export const helloFor = ({ app, version, login, auth, session }: HelloInput): HelloOptions => {
   if (session) {
-    const { id, state, legacyPeer } = session;
-    const credentials = legacyPeer ? [id, state.received] : [id, state.lastSeq, state.received];
+    const { id, state, legacyPeer, key, nonce } = session;
+    const { lastSeq: sent, received } = state;
+    let credentials: unknown[];
+    if (legacyPeer) credentials = [id, received];
+    else if (key === undefined) credentials = [id, sent, received];
+    else credentials = [id, sent, received, nonce, restoreProof(key, id, sent, received, nonce)];
     return { app, version, strategy: 'session', credentials };
   }
-  if (login) return { app, version, strategy: 'login', credentials: [login.user, login.password] };
-  return { app, version, ...auth };
+  if (login) return { app, version, strategy: 'login', credentials: [login.user, login.password], tjstp: TJSTP_HELLO };
+  return { app, version, ...auth, tjstp: TJSTP_HELLO };
+};
+
+/** The session key and user a tjstp server sent with a new session's welcome. */
+export const readBinding = (extension: Record<string, unknown> | undefined): { key: string; user: string | null } | undefined => {
+  if (!extension || !isHexKey(extension.key)) return undefined;
+  const { user } = extension;
+  return { key: extension.key, user: typeof user === 'string' ? user : null };
 };
 
 

@@ -11,12 +11,22 @@ import type { ClientInterfaces } from './api';
 export type TransportFactory = () => Promise<Transport>;
 export type ClientState = 'idle' | 'connecting' | 'handshaking' | 'ready' | 'waiting' | 'closed';
 
-/** A session's persisted form: reclaim it later with `connect({ session })`. */
+/**
+ * A session's persisted form: reclaim it later with `connect({ session })`.
+ * It holds the session's key: keep it as you would a password (for
+ * instance in `sessionStorage`), and never log it.
+ */
 export interface SessionTicket extends SessionSnapshot {
   id: string;
   app: string;
   /** The server is the reference implementation. */
   legacy: boolean;
+  /** The session's key (hex), proved on every restore; absent for an id-only session. */
+  key?: string;
+  /** The last restore nonce used: the next must be greater. */
+  nonce?: number;
+  /** Who the server says is logged in (absent when it did not say). */
+  user?: string | null;
 }
 
 export interface ClientOptions {
@@ -64,6 +74,9 @@ export interface ClientOptions {
   api?: ClientInterfaces;
 }
 
+/** Credentials for `client.login()`: the `login` strategy, or any other the server's hook knows. */
+export type LoginCredentials = { user: string; password: string } | { strategy: string; credentials: unknown };
+
 export interface ReadyInfo {
   /** The session continued (false: a new session started). */
   resumed: boolean;
@@ -87,6 +100,8 @@ export interface ClientEvents {
   /** A reconnection attempt is scheduled; `error` is why the last one ended. */
   reconnecting: [attempt: number, delay: number, error: Error | undefined];
   sessionLost: [error: SessionLostError];
+  /** The session got a new id and key (a rotation); the ticket to persist from now on. */
+  rotated: [ticket: SessionTicket];
   event: [event: RemoteEvent];
   error: [error: unknown];
 }

@@ -41,6 +41,22 @@ export const ErrorCode = {
   NOT_SERIALIZABLE: 27,
   /** tjstp: the local send buffer is full. */
   BUFFER_FULL: 28,
+  /**
+   * tjstp: the server's memory budget for sessions is spent and nothing can
+   * be evicted: a new session or a call that would grow it is refused, not
+   * run. Transient: retry later.
+   */
+  SERVER_BUSY: 30,
+  /**
+   * tjstp: an admission limit was hit; `info[0]` names it (see
+   * {@link LimitName}). Transient: retry later.
+   */
+  LIMIT_EXCEEDED: 31,
+  /**
+   * tjstp: the reason a connection is closed when a restore over another
+   * connection took its session over (the client moved on).
+   */
+  SUPERSEDED: 32,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -67,7 +83,11 @@ export const defaultMessages: Readonly<Record<number, string>> = {
   26: 'Session lost',
   27: 'Value is not serializable',
   28: 'Send buffer is full',
+  30: 'Server is busy: session memory budget exhausted',
+  31: 'Limit exceeded',
+  32: 'Session resumed over another connection',
 };
+
 
 /**
  * Why a session can no longer be resumed. Sent as the third element of the
@@ -81,6 +101,14 @@ export const SessionLossReason = {
   MISMATCH: 'mismatch',
   CLOSED: 'closed',
   PROTOCOL: 'protocol',
+  /** The server evicted the detached session to stay within its memory budget. */
+  EVICTED: 'evicted',
+  /**
+   * The restore was older than what the session already had (counters behind
+   * what was acknowledged, or a restore nonce already used): that connection
+   * is refused and the session is left as it was.
+   */
+  STALE: 'stale',
 } as const;
 
 export type SessionLossReasonValue =
@@ -93,6 +121,8 @@ const sessionLossMessages: Record<SessionLossReasonValue, string> = {
   mismatch: 'Session counters do not match',
   closed: 'Session closed',
   protocol: 'Session closed after a protocol error',
+  evicted: 'Session evicted: the server needed the memory',
+  stale: 'Restore is stale: the session has moved on',
 };
 
 export const sessionLossMessage = (reason: SessionLossReasonValue): string =>
@@ -104,6 +134,9 @@ export const isSessionLossReason = (
   value: unknown,
 ): value is SessionLossReasonValue =>
   typeof value === 'string' && reasons.has(value);
+
+/** The brand of a RemoteError, the same in every copy of tjstp. */
+const REMOTE_ERROR = Symbol.for('tjstp.RemoteError');
 
 /** Base class of every error tjstp raises. */
 export class TjstpError extends Error {
@@ -128,6 +161,19 @@ export class RemoteError extends TjstpError {
   constructor(code: number, message?: string, info: readonly unknown[] = []) {
     super(code, message);
     this.info = info;
+  }
+
+  /**
+   * Whether `value` is a RemoteError, also one made by another copy of
+   * tjstp (an application that imports its own): it carries the brand
+   * `Symbol.for('tjstp.RemoteError')`.
+   */
+  static is(value: unknown): value is RemoteError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[REMOTE_ERROR] === true;
+  }
+
+  get [REMOTE_ERROR](): true {
+    return true;
   }
 
   /** The wire form. Standard codes travel without their default message. */
@@ -176,3 +222,37 @@ export const toWireError = (error: unknown): unknown[] => {
   if (typeof error === 'string') return [ErrorCode.GENERIC, error];
   return [ErrorCode.INTERNAL_API_ERROR];
 };
+
+/**
+ * The admission limits, as named in `info[0]` of error 31 and in the
+ * server's refusal counters.
+ */
+export const LimitName = {
+  /** Live sessions opened from one address (IPv6: one /64). */
+  SESSIONS_PER_ADDRESS: 'sessionsPerAddress',
+  /** Live sessions of one logged-in user. */
+  SESSIONS_PER_LOGIN: 'sessionsPerLogin',
+  /** New sessions per second from one address. */
+  SESSION_RATE: 'sessionRate',
+  /** Restore attempts per minute from one address, failed ones included. */
+  RESTORE_RATE: 'restoreRate',
+  /** Calls of one session whose methods are still running. */
+  CALLS_IN_FLIGHT: 'callsInFlight',
+  /** A restore raced another restore of the same session. */
+  RESTORE_RACE: 'restoreRace',
+} as const;
+
+export type LimitNameValue = (typeof LimitName)[keyof typeof LimitName];
+
+const limitMessages: Record<LimitNameValue, string> = {
+  sessionsPerAddress: 'Too many sessions from this address',
+  sessionsPerLogin: 'Too many sessions for this user',
+  sessionRate: 'Too many new sessions from this address: slow down',
+  restoreRate: 'Too many restore attempts from this address: slow down',
+  callsInFlight: 'Too many calls in flight in this session',
+  restoreRace: 'The session is being restored by another connection',
+};
+
+/** The error 31 for a limit: `[31, message, limit]` on the wire. */
+export const limitExceeded = (limit: LimitNameValue): RemoteError =>
+  new RemoteError(ErrorCode.LIMIT_EXCEEDED, limitMessages[limit], [limit]);

@@ -19,6 +19,11 @@ export interface HandshakeRequest {
   /** `anonymous` when the second key is absent. */
   strategy: string;
   credentials: unknown;
+  /**
+   * tjstp's extension key: a tjstp client says so, and gets a session key
+   * in the welcome. Absent from the reference and other legacy clients.
+   */
+  tjstp: Record<string, unknown> | undefined;
 }
 
 export interface HandshakeResponse {
@@ -128,40 +133,43 @@ const argsOf = (value: unknown, kind: string, verb: string): unknown[] =>
     ? value
     : fail(`"${kind}" arguments of "${verb}" are not an array`);
 
+const extensionOf = (value: unknown): Record<string, unknown> | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+
 const readHandshake = (
   object: Record<string, unknown>,
   head: unknown[],
   verb: string | undefined,
 ): HandshakeRequest | HandshakeResponse => {
+  const { tjstp } = object;
   if (isName(head[1])) {
     const version = head[2];
     if (version !== undefined && version !== null && typeof version !== 'string') {
       return fail('"handshake" version is not a string');
     }
+    // The extension right after the header, with no strategy key, is an anonymous tjstp hello.
+    const strategy = verb === undefined || verb === 'tjstp' ? undefined : verb;
     return {
       kind: 'hello',
       app: head[1],
       version: version ?? undefined,
-      strategy: verb ?? 'anonymous',
-      credentials: verb === undefined ? undefined : object[verb],
+      strategy: strategy ?? 'anonymous',
+      credentials: strategy === undefined ? undefined : object[strategy],
+      tjstp: extensionOf(tjstp),
     };
   }
-  const { ok, error, tjstp } = object;
+  const { ok, error } = object;
   if (ok === undefined && error === undefined) {
     return fail('"handshake" reply has neither "ok" nor "error"');
   }
   if (error !== undefined && !Array.isArray(error) && !isInteger(error)) {
     return fail('"handshake" error is not an array');
   }
-  const extension =
-    typeof tjstp === 'object' && tjstp !== null && !Array.isArray(tjstp)
-      ? (tjstp as Record<string, unknown>)
-      : undefined;
   return {
     kind: 'welcome',
     ok,
     error: error === undefined ? undefined : ([] as unknown[]).concat(error),
-    tjstp: extension,
+    tjstp: extensionOf(tjstp),
   };
 };
 
@@ -300,14 +308,22 @@ export interface HelloOptions {
   version?: string | undefined;
   strategy?: string | undefined;
   credentials?: unknown;
+  /**
+   * tjstp's extension key, after the strategy. With it an anonymous hello
+   * names its strategy (`"anonymous":null`): the reference reads the second
+   * key as the strategy, and must not read this one.
+   */
+  tjstp?: Record<string, unknown> | undefined;
 }
 
-export const encodeHello = ({ app, version, strategy, credentials }: HelloOptions): string => {
+export const encodeHello = ({ app, version, strategy, credentials, tjstp }: HelloOptions): string => {
   const head = version === undefined ? [0, app] : [0, app, version];
-  const verb = strategy === undefined || strategy === 'anonymous'
-    ? ''
-    : `,${str(strategy)}:${str(credentials ?? null)}`;
-  return `{"handshake":${str(head)}${verb}}`;
+  const anonymous = strategy === undefined || strategy === 'anonymous';
+  let verb = '';
+  if (!anonymous) verb = `,${str(strategy)}:${str(credentials ?? null)}`;
+  else if (tjstp !== undefined) verb = ',"anonymous":null';
+  const extension = tjstp === undefined ? '' : `,"tjstp":${str(tjstp)}`;
+  return `{"handshake":${str(head)}${verb}${extension}}`;
 };
 
 export const encodeWelcome = (ok: unknown, extension?: Record<string, unknown>): string =>

@@ -35,6 +35,17 @@ export interface SessionContext {
   publish(channel: string, iface: string, name: string, ...args: unknown[]): number;
   /** The channels this session is a member of. */
   readonly channels: readonly string[];
+  /**
+   * Logs the session in as `user` (after the application checked who it
+   * is), or out with null. A session a tjstp client opened then gets a new
+   * id and key (no session fixation); a sessions-per-login limit applies.
+   */
+  login(user: string | null): void;
+  /**
+   * Gives the session a new id and key now (see the README's rotation).
+   * Returns false for a session opened without a key (a legacy client).
+   */
+  rotateSession(): boolean;
 }
 
 /** What a method (or event handler) can see: the session's context and the application's config. */

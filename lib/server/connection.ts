@@ -27,6 +27,7 @@ import {
 } from '../protocol/message';
 import type { Transport, TransportHandler } from '../transport/transport';
 import { Heartbeat } from '../session/heartbeat';
+import { textBytes, type MemoryMeter } from '../session/memory';
 import type { ServerSession } from './session';
 
 export type ConnectionState = 'awaiting-hello' | 'authenticating' | 'ready' | 'closed';
@@ -37,6 +38,8 @@ export interface ConnectionHost {
   readonly heartbeatInterval: number;
   readonly maxPendingMessages: number;
   readonly maxPendingBytes: number;
+  /** Where what a connection queues during its handshake is charged (the memory budget). */
+  readonly meter: MemoryMeter;
   /** Runs the handshake; resolves to the attached session or rejects with a RemoteError. */
   handshake(connection: ServerConnection, hello: HandshakeRequest): Promise<ServerSession>;
   /** The session broke the protocol or said goodbye. */
@@ -76,8 +79,9 @@ export class ServerConnection {
   readonly #host: ConnectionHost;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #heartbeat: Heartbeat | undefined;
-  /** Messages that arrived while an asynchronous handshake was running. */
-  #queued: Message[] | undefined;
+  /** Messages that arrived while an asynchronous handshake was running, with what each costs. */
+  #queued: [Message, number][] | undefined;
+  /** Their total cost, charged to the host's meter until they are dispatched or dropped. */
   #queuedBytes = 0;
 
   constructor(transport: Transport, host: ConnectionHost) {
@@ -98,7 +102,7 @@ export class ServerConnection {
       case 'closed':
         this.#clearTimer();
         this.#heartbeat?.stop();
-        this.#queued = undefined;
+        this.#dropQueue();
         break;
       default:
         break;
@@ -115,10 +119,10 @@ export class ServerConnection {
       this.#heartbeat.start();
     }
     const queued = this.#queued ?? [];
-    this.#queued = undefined;
-    for (const message of queued) {
+    this.#dropQueue();
+    for (const [message, size] of queued) {
       if (this.state !== 'ready') break;
-      this.#dispatch(message);
+      this.#dispatch(message, size);
     }
   }
 
@@ -143,12 +147,14 @@ export class ServerConnection {
     if (!this.transition(['ready'], 'closed')) return;
     this.transport.unbind();
     this.session = null;
-    // The client has moved on; a graceful close would wait on a dead peer.
-    this.transport.destroy();
+    // Why, for whoever still reads this socket; the close lingers briefly at most.
+    this.transport.send(encodeClose([ErrorCode.SUPERSEDED, defaultMessages[ErrorCode.SUPERSEDED]]));
+    this.transport.close(ErrorCode.SUPERSEDED);
     this.#host.closed(this);
   }
 
   #onText(text: string): void {
+    const size = textBytes(text);
     let message: Message;
     try {
       message = decodeMessage(text);
@@ -170,26 +176,27 @@ export class ServerConnection {
         return;
       case 'authenticating':
         this.#queued ??= [];
-        this.#queuedBytes += text.length;
         // A restore attaches its session at once and is ready a microtask
         // later: the queue then holds what came with the hello in one read,
         // and a limit would only end a healthy session. The limits are for
         // an asynchronous login, which a client could flood.
-        if (this.session === null && (this.#queued.length >= this.#host.maxPendingMessages || this.#queuedBytes > this.#host.maxPendingBytes)) {
+        if (this.session === null && (this.#queued.length >= this.#host.maxPendingMessages || this.#queuedBytes + size > this.#host.maxPendingBytes)) {
           this.#protocolError(new ProtocolError('Too many messages before the handshake completed'));
           return;
         }
-        this.#queued.push(message);
+        this.#queued.push([message, size]);
+        this.#queuedBytes += size;
+        this.#host.meter.charge(size);
         return;
       case 'ready':
-        this.#dispatch(message);
+        this.#dispatch(message, size);
         return;
       default:
         return;
     }
   }
 
-  #dispatch(message: Message): void {
+  #dispatch(message: Message, size: number): void {
     const session = this.session;
     if (session === null) return;
     switch (message.kind) {
@@ -208,8 +215,15 @@ export class ServerConnection {
         session.peer.heard = true;
         return;
       default:
-        session.peer.receive(message);
+        session.peer.receive(message, size);
     }
+  }
+
+  #dropQueue(): void {
+    this.#queued = undefined;
+    if (this.#queuedBytes === 0) return;
+    this.#host.meter.charge(-this.#queuedBytes);
+    this.#queuedBytes = 0;
   }
 
   #protocolError(error: unknown): void {

@@ -62,6 +62,18 @@ export class ServerSessionContext implements MethodContext {
     return context.#hooks.publish(context.#session, channel, iface, name, args);
   }
 
+  login(user: string | null): void {
+    if (user !== null && (typeof user !== 'string' || user.length === 0)) {
+      throw new TypeError('context.login(user): user must be a non-empty string, or null to log out');
+    }
+    const context = own(this, 'login');
+    context.#hooks.login?.(context.#session, user);
+  }
+
+  rotateSession(): boolean {
+    return own(this, 'rotateSession').#session.rotate();
+  }
+
   static isContext(value: unknown): value is ServerSessionContext {
     return typeof value === 'object' && value !== null && #session in value;
   }

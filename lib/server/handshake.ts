@@ -1,14 +1,14 @@
 /**
- * The handshake rules, apart from the server's plumbing: reading a restore
- * request in either form, checking that both sides' counters can still be
- * reconciled, and the replies.
+ * The handshake rules, apart from the server's plumbing: whether a
+ * restore's counters can be reconciled with the session's, and the
+ * replies.
  *
- * tjstp restore:   {handshake:[0,app],session:[id, sent, received]}
+ * tjstp restore:   {handshake:[0,app],session:[id, sent, received(, nonce, proof)]}
  *           reply: {handshake:[0],ok:[sent, received],tjstp:{…}}
  * legacy restore:  {handshake:[0,app],session:[id, received]}
  *           reply: {handshake:[0],ok:received}
  * `sent` is the last sequence number the side used, `received` the last of
- * the peer's it accepted; both unsigned.
+ * the peer's it accepted; both unsigned (see `protocol/restore.ts`).
  */
 import {
   ErrorCode,
@@ -17,49 +17,34 @@ import {
   sessionLossMessage,
   type SessionLossReasonValue,
 } from '../protocol/errors';
-import { isCount } from '../protocol/message';
+import type { RestoreRequest } from '../protocol/restore';
 import type { SessionState } from '../session/state';
 import type { SessionLimits } from './session';
 
-export interface RestoreRequest {
-  id: string;
-  /** Absent in the reference's two-element form. */
-  sent: number | undefined;
-  received: number;
-}
-
-
-/** Reads `session:[id, sent, received]` or `session:[id, received]`. */
-export const readRestoreRequest = (credentials: unknown): RestoreRequest | undefined => {
-  if (!Array.isArray(credentials) || typeof credentials[0] !== 'string') return undefined;
-  const [id, first, second] = credentials as [string, unknown, unknown];
-  if (id.length === 0 || id.length > 256) return undefined;
-  if (credentials.length === 2 && isCount(first)) {
-    return { id, sent: undefined, received: first };
-  }
-  if (credentials.length === 3 && isCount(first) && isCount(second)) {
-    return { id, sent: first, received: second };
-  }
-  return undefined;
-};
+/** The `received` to resume from, or why the counters cannot be reconciled. */
+export type Reconciliation =
+  | { received: number; refused?: undefined }
+  | { refused: typeof SessionLossReason.STALE | typeof SessionLossReason.MISMATCH };
 
 /**
- * Whether this side can resume with a peer reporting `request`: the peer
- * cannot have received more than was sent, nor less than it already
- * acknowledged (those messages are gone from the outbox), and it cannot
- * have sent less than this side accepted. Returns the `received` to
- * reconcile with, or undefined on a mismatch.
+ * Whether this side can resume with a peer reporting `request`.
+ *
+ * - The peer claims more than was sent: the counters cannot match
+ *   (`mismatch`; this side lost what it had, or the claim is made up).
+ * - The peer reports less than it already acknowledged, or having sent
+ *   less than this side received: the request is older than the session
+ *   (`stale`: a hello that arrived late, an old ticket). The session has
+ *   moved on; only that request is refused.
  */
-export const reconcilable = (state: SessionState, request: RestoreRequest): number | undefined => {
-  if (request.received > state.lastSeq) return undefined;
+export const reconcile = (state: SessionState, request: RestoreRequest): Reconciliation => {
+  if (request.received > state.lastSeq) return { refused: SessionLossReason.MISMATCH };
   if (request.sent === undefined) {
     // The reference counts only calls, events, inspects and pings, not our
     // sequenced replies, so it may report less than it acknowledged.
-    return Math.max(request.received, state.acked);
+    return { received: Math.max(request.received, state.acked) };
   }
-  if (request.received < state.acked) return undefined;
-  if (request.sent < state.received) return undefined;
-  return request.received;
+  if (request.received < state.acked || request.sent < state.received) return { refused: SessionLossReason.STALE };
+  return { received: request.received };
 };
 
 /** The handshake error for a session that cannot be resumed. */

@@ -1,32 +1,38 @@
 /**
  * The tjstp server: accepts transports, runs handshakes, and keeps sessions
- * — attached, or detached and held for `holdTime` — in a session store.
- * Listeners (TCP, TLS, IPC, WS, WSS) are added with {@link Server.listen};
- * any other transport can be handed to {@link Server.accept}.
+ * — attached, or detached and held for `holdTime` — through its registry,
+ * within a memory budget and admission limits a stranger cannot get
+ * around. Listeners (TCP, TLS, IPC, WS, WSS) are added with
+ * {@link Server.listen}; any other transport can be handed to
+ * {@link Server.accept}.
  */
 import {
   ErrorCode,
+  LimitName,
   RemoteError,
   SessionLossReason,
-  SessionLostError,
   TjstpError,
+  limitExceeded,
+  type LimitNameValue,
   type SessionLossReasonValue,
 } from '../protocol/errors';
 import { encodeClose, encodeWelcome, type HandshakeRequest } from '../protocol/message';
 import type { Transport } from '../transport/transport';
 import { TypedEmitter } from '../util/emitter';
+import { LogThrottle } from '../util/throttle';
+import { addressKey } from './address';
+import { Admission, type AdmissionLimits } from './admission';
 import { Application, ApplicationRegistry, type ApplicationDefinition } from './application';
+import { newSessionSecret } from './binding';
 import { prepareEvent } from '../session/peer';
 import { Channels } from './channels';
 import { ServerConnection, type ConnectionHost } from './connection';
-import {
-  readRestoreRequest,
-  reconcilable,
-  sessionLost,
-  sessionNotFound,
-  welcomeExtension,
-} from './handshake';
+import { welcomeExtension } from './handshake';
 import { openListeners, type Listener, type ListenOptions } from './listeners';
+import { MemoryBudget, defaultMaxSessionMemory } from './memory-budget';
+import { SessionRegistry } from './registry';
+import { admitRestore, defaultRestoreOptions, type RestoreOptions, type RestoreRefusal } from './restore';
+import { createSessionHooks, type Authenticate, type AuthenticationRequest } from './session-hooks';
 import {
   ServerSession,
   defaultSessionLimits,
@@ -37,21 +43,7 @@ import {
 } from './session';
 import { MemorySessionStore, type SessionStore } from './session-store';
 
-/** What the authentication hook is asked. */
-export interface AuthenticationRequest {
-  app: Application;
-  /** The handshake's second key: `login` or a custom strategy. */
-  strategy: string;
-  credentials: unknown;
-  remoteAddress: string;
-}
-
-/**
- * Returns the user name for valid credentials, or null/undefined to refuse
- * (error 11). May throw a RemoteError to answer with another code.
- */
-export type Authenticate = (request: AuthenticationRequest) =>
-  string | null | undefined | Promise<string | null | undefined>;
+export type { Authenticate, AuthenticationRequest };
 
 export interface Logger {
   info(message: string): void;
@@ -59,11 +51,18 @@ export interface Logger {
   error(message: string, error?: unknown): void;
 }
 
-export interface ServerOptions {
+export interface ServerOptions extends Partial<AdmissionLimits>, Partial<RestoreOptions> {
   applications: Iterable<Application | ApplicationDefinition>;
   authenticate?: Authenticate;
   session?: Partial<SessionLimits>;
-  /** ms to complete a handshake. Default 3000, as the reference. */
+  /**
+   * Bytes all sessions together may hold: outboxes, calls running, what
+   * connections queue during handshakes, and each session's own state.
+   * Past it held sessions are evicted, largest first; then new sessions and
+   * calls are refused with 30. Default: half the V8 heap limit.
+   */
+  maxSessionMemory?: number;
+  /** ms to complete a handshake (and a WebSocket upgrade). Default 3000, as the reference. */
   handshakeTimeout?: number;
   /** ms between heartbeat checks; 0 disables. Default 15000. */
   heartbeatInterval?: number;
@@ -73,7 +72,7 @@ export interface ServerOptions {
   maxUnsentBytes?: number;
   /** Messages queued while an asynchronous handshake runs. Default 1000. */
   maxPendingMessages?: number;
-  /** …and their total size (UTF-16 code units). Default 4 MiB. */
+  /** …and their total size in bytes. Default 4 MiB. */
   maxPendingBytes?: number;
   /** ms `close()` lets connections close gracefully before dropping them. Default 1000. */
   closeGrace?: number;
@@ -83,6 +82,9 @@ export interface ServerOptions {
   logger?: Logger;
 }
 
+/** What a refusal was for: an admission limit, or the memory budget. */
+export type Refusal = LimitNameValue | 'memory';
+
 export interface ServerEvents {
   [event: string]: unknown[];
   session: [session: ServerSession];
@@ -90,7 +92,23 @@ export interface ServerEvents {
   detach: [session: ServerSession];
   end: [session: ServerSession, reason: SessionLossReasonValue];
   event: [session: ServerSession, iface: string, name: string, args: unknown[]];
+  /** A handshake or call was refused by a limit (error 31) or the memory budget (error 30). */
+  refused: [refusal: Refusal, remoteAddress: string];
   error: [error: unknown];
+}
+
+/** What `server.stats()` reports. */
+export interface ServerStats {
+  sessions: number;
+  /** Of which detached, held for a restore. */
+  held: number;
+  connections: number;
+  /** Bytes charged to the budget, and the budget. */
+  memory: { used: number; limit: number };
+  /** Refusals since start, by limit (`memory` for the budget). */
+  refusals: Record<string, number>;
+  /** Sessions evicted since start to stay within the budget. */
+  evicted: number;
 }
 
 export const consoleLogger: Logger = {
@@ -100,6 +118,12 @@ export const consoleLogger: Logger = {
 };
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+const refusalWording: Record<RestoreRefusal, string> = {
+  proof: 'no valid proof of its key',
+  'id-only': 'an id-only restore of a session that needs a proof, or with id-only restores turned off',
+  address: 'from another address than the one that opened it',
+};
 
 export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost {
   readonly applications: ApplicationRegistry;
@@ -116,10 +140,15 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   readonly closeGrace: number;
   readonly drainTimeout: number;
   readonly logger: Logger;
+  readonly #registry: SessionRegistry;
+  readonly #restoreOptions: RestoreOptions;
   readonly #authenticate: Authenticate | undefined;
   readonly #connections = new Set<ServerConnection>();
   readonly #listeners: Listener[] = [];
   readonly #hooks: ServerSessionHooks;
+  readonly #warnings: LogThrottle;
+  #busyRefusals = 0;
+  #evicted = 0;
   #closing = false;
 
   constructor(options: ServerOptions) {
@@ -137,22 +166,57 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     this.drainTimeout = options.drainTimeout ?? 10_000;
     this.logger = options.logger ?? consoleLogger;
     this.#authenticate = options.authenticate;
-    this.#hooks = {
-      invoke: (session, iface, method, args) => {
-        // While draining, only calls already running may finish.
-        if (this.#closing) throw new RemoteError(ErrorCode.SERVER_CLOSING);
-        return session.app.invoke(session.context, iface, method, args);
+    this.#restoreOptions = {
+      idOnlyRestore: options.idOnlyRestore ?? defaultRestoreOptions.idOnlyRestore,
+      bindAddress: options.bindAddress ?? defaultRestoreOptions.bindAddress,
+      raceWindow: options.raceWindow ?? defaultRestoreOptions.raceWindow,
+    };
+    this.#warnings = new LogThrottle((line) => this.logger.warn(line));
+    const budget = new MemoryBudget(options.maxSessionMemory ?? defaultMaxSessionMemory(), () => this.#registry.reclaim());
+    this.#registry = new SessionRegistry({
+      store: this.sessions,
+      limits: this.limits,
+      budget,
+      admission: new Admission(options),
+      channels: this.channels,
+      events: {
+        detached: (session) => this.emit('detach', session),
+        ended: (session, reason) => this.emit('end', session, reason),
+        evicted: (count, bytes) => {
+          this.#evicted += count;
+          this.#warnings.log(`evicted ${count} held session(s), ${(bytes / 1048576).toFixed(1)} MiB, to stay within maxSessionMemory (${(budget.limit / 1048576).toFixed(0)} MiB)`);
+        },
       },
-      event: (session, iface, name, args) => {
-        session.app.event(session.context, iface, name, args);
-        this.emit('event', session, iface, name, args);
-      },
-      overflow: (session) => this.endSession(session, SessionLossReason.OVERFLOW),
-      error: (session, error) => this.logger.error(`${session.label}: method failed`, error),
-      broadcast: (session, iface, name, args) => this.broadcast(session.app.name, iface, name, args),
-      join: (session, channel) => this.channels.join(session, channel),
-      leave: (session, channel) => this.channels.leave(session, channel),
-      publish: (session, channel, iface, name, args) => this.channels.publish(session.app.name, channel, iface, name, args),
+    });
+    this.#hooks = createSessionHooks({
+      registry: this.#registry,
+      channels: this.channels,
+      logger: this.logger,
+      authenticate: (request) => this.#login(request),
+      closing: () => this.#closing,
+      refuse: (session, refusal) => this.#refused(refusal, session.transport?.remoteAddress ?? 'unknown'),
+      onEvent: (session, iface, name, args) => this.emit('event', session, iface, name, args),
+      broadcast: (app, iface, name, args) => this.broadcast(app, iface, name, args),
+    });
+  }
+
+  /** Where each session's memory is charged: the server's budget. */
+  get meter(): MemoryBudget {
+    return this.#registry.budget;
+  }
+
+  /** Sessions, memory, refusals and evictions, as they stand now. */
+  stats(): ServerStats {
+    const refusals: Record<string, number> = Object.fromEntries(this.#registry.admission.refusals);
+    if (this.#busyRefusals > 0) refusals.memory = this.#busyRefusals;
+    const { budget } = this.#registry;
+    return {
+      sessions: this.sessions.size,
+      held: this.#registry.heldCount,
+      connections: this.#connections.size,
+      memory: { used: budget.used, limit: budget.limit },
+      refusals,
+      evicted: this.#evicted,
     };
   }
 
@@ -243,30 +307,46 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   async handshake(connection: ServerConnection, hello: HandshakeRequest): Promise<ServerSession> {
     const app = this.applications.resolve(hello.app, hello.version);
     if (!app) throw new RemoteError(ErrorCode.APP_NOT_FOUND);
+    const remoteAddress = connection.transport.remoteAddress;
     if (hello.strategy === 'session') return this.#restore(connection, app, hello.credentials);
+    const registry = this.#registry;
+    const origin = addressKey(remoteAddress);
+    // Before any login runs: failed logins spend the address's rate too.
+    const refused = registry.admission.admitSession(origin);
+    if (refused !== undefined) throw this.#refused(refused, remoteAddress);
     let user: string | null = null;
     if (hello.strategy !== 'anonymous') {
-      user = await this.#login(connection, app, hello);
+      user = await this.#login({ app, strategy: hello.strategy, credentials: hello.credentials, remoteAddress });
       if (connection.state !== 'authenticating') throw new TjstpError(ErrorCode.NO_HANDSHAKE_RESPONSE);
+      const overLogin = registry.admission.admitLogin(user);
+      if (overLogin !== undefined) throw this.#refused(overLogin, remoteAddress);
     }
+    if (registry.budget.exceeded && !registry.reclaim()) throw this.#refused('memory', remoteAddress);
+    // A tjstp client says so, and gets a key it must prove on every restore.
+    const secret = hello.tjstp === undefined ? undefined : newSessionSecret();
     const id = newSessionId();
-    const session = new ServerSession({ key: sessionKey(id), app, user, limits: this.limits, hooks: this.#hooks });
-    this.sessions.set(session.key, session);
-    connection.transport.send(encodeWelcome(id, welcomeExtension(this.limits, this)));
-    this.#attach(connection, session, 0);
+    const session = new ServerSession({
+      key: sessionKey(id),
+      app,
+      user,
+      limits: this.limits,
+      hooks: this.#hooks,
+      origin,
+      secret,
+      meter: registry.budget,
+    });
+    registry.add(session);
+    const extension = welcomeExtension(this.limits, this);
+    if (secret !== undefined) Object.assign(extension, { key: secret.toString('hex'), user });
+    connection.transport.send(encodeWelcome(id, extension));
+    registry.attach(session, connection);
+    session.peer.attach(connection.transport, 0);
     this.emit('session', session);
     return session;
   }
 
   detached(connection: ServerConnection, session: ServerSession): void {
-    if (session.connection !== connection) return;
-    session.connection = null;
-    session.peer.detach();
-    if (session.ended) return;
-    clearTimeout(session.expiryTimer);
-    session.expiryTimer = setTimeout(() => this.endSession(session, SessionLossReason.EXPIRED), this.limits.holdTime);
-    session.expiryTimer.unref();
-    this.emit('detach', session);
+    this.#registry.detach(session, connection);
   }
 
   closed(connection: ServerConnection): void {
@@ -275,33 +355,27 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
 
   /** Ends a session for good; a later restore is answered 11 with the reason. */
   endSession(session: ServerSession, reason: SessionLossReasonValue): void {
-    if (session.ended) return;
-    session.ended = true;
-    clearTimeout(session.expiryTimer);
-    this.sessions.delete(session.key, reason);
-    this.channels.drop(session);
-    const connection = session.connection;
-    session.connection = null;
-    const error = new SessionLostError(reason);
-    connection?.fail(error, [error.code, error.message, reason]);
-    session.peer.end(error);
-    this.emit('end', session, reason);
+    this.#registry.end(session, reason);
   }
 
-  async #login(connection: ServerConnection, app: Application, hello: HandshakeRequest): Promise<string> {
+  /**
+   * Gives a bound session a new id and key (see {@link ServerSession.rotate});
+   * false when it cannot rotate.
+   */
+  rotateSession(session: ServerSession): boolean {
+    return this.#registry.rotate(session);
+  }
+
+  /** Runs the authentication hook; resolves to the user, or throws a RemoteError. */
+  async #login(request: AuthenticationRequest): Promise<string> {
     if (!this.#authenticate) throw new RemoteError(ErrorCode.AUTH_FAILED);
     let user: string | null | undefined;
     try {
-      user = await this.#authenticate({
-        app,
-        strategy: hello.strategy,
-        credentials: hello.credentials,
-        remoteAddress: connection.transport.remoteAddress,
-      });
+      user = await this.#authenticate(request);
     } catch (error) {
-      if (error instanceof RemoteError) throw error;
+      if (RemoteError.is(error)) throw error;
       // A broken hook must be visible to operators, not only to the client.
-      this.logger.error(`authentication hook failed (${connection.transport.remoteAddress})`, error);
+      this.logger.error(`authentication hook failed (${request.remoteAddress})`, error);
       throw new RemoteError(ErrorCode.AUTH_FAILED);
     }
     if (typeof user !== 'string' || user.length === 0) throw new RemoteError(ErrorCode.AUTH_FAILED);
@@ -309,38 +383,36 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   }
 
   #restore(connection: ServerConnection, app: Application, credentials: unknown): ServerSession {
-    const request = readRestoreRequest(credentials);
-    if (!request) throw sessionNotFound();
-    const key = sessionKey(request.id);
-    const session = this.sessions.get(key);
-    if (!session || session.ended) throw sessionLost(this.sessions.lossReason(key) ?? SessionLossReason.NOT_FOUND);
-    if (session.app.name !== app.name) throw sessionNotFound();
-    const received = reconcilable(session.peer.state, request);
-    if (received === undefined) {
-      this.endSession(session, SessionLossReason.MISMATCH);
-      throw sessionLost(SessionLossReason.MISMATCH);
+    const remoteAddress = connection.transport.remoteAddress;
+    const registry = this.#registry;
+    let admitted;
+    try {
+      admitted = admitRestore(registry, this.#restoreOptions, remoteAddress, app, credentials, (why, session) => {
+        this.#warnings.log(`refused a restore of ${session.label} from ${remoteAddress}: ${refusalWording[why]}`);
+      });
+    } catch (error) {
+      if (RemoteError.is(error) && error.code === ErrorCode.LIMIT_EXCEEDED) this.emit('refused', error.info[0] as LimitNameValue, remoteAddress);
+      throw error;
     }
-    const previous = session.connection;
-    if (previous) {
-      previous.supersede();
-      this.detached(previous, session);
-    }
-    clearTimeout(session.expiryTimer);
+    const { session, request, received } = admitted;
+    if (request.nonce !== undefined) session.nonce = request.nonce;
+    registry.attach(session, connection);
     const { state } = session.peer;
-    const ok = request.sent === undefined
-      ? legacyReceived(session, received)
-      : [state.lastSeq, state.received];
-    connection.transport.send(encodeWelcome(ok, request.sent === undefined ? undefined : welcomeExtension(this.limits, this)));
-    const replayed = this.#attach(connection, session, received);
+    const legacy = request.sent === undefined;
+    const ok = legacy ? legacyReceived(session, received) : [state.lastSeq, state.received];
+    connection.transport.send(encodeWelcome(ok, legacy ? undefined : welcomeExtension(this.limits, this)));
+    const replayed = session.peer.attach(connection.transport, received);
+    registry.settle(session);
     this.emit('resume', session, replayed);
     return session;
   }
 
-  #attach(connection: ServerConnection, session: ServerSession, received: number): number {
-    session.connection = connection;
-    // Set before `ready`, so a transport dying mid-handshake still detaches.
-    connection.session = session;
-    return session.peer.attach(connection.transport, received);
+  /** Reports a refusal and returns the error to answer with (30 or 31). */
+  #refused(refusal: Refusal, remoteAddress: string): RemoteError {
+    this.emit('refused', refusal, remoteAddress);
+    if (refusal !== 'memory') return limitExceeded(refusal);
+    this.#busyRefusals++;
+    return new RemoteError(ErrorCode.SERVER_BUSY);
   }
 }
 
@@ -357,4 +429,4 @@ const legacyReceived = (session: ServerSession, received: number): number => {
   return oldest === undefined ? state.received : Math.min(state.received, oldest - 1);
 };
 
-export { Application, type ApplicationDefinition };
+export { Application, LimitName, type ApplicationDefinition };

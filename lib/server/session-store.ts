@@ -18,6 +18,8 @@ export interface ServerSessionRecord {
   /** Channels the session is a member of. */
   channels: string[];
   createdAt: number;
+  /** A bound session's key (hex) and the highest restore nonce it accepted. */
+  binding?: { secret: string; nonce: number };
 }
 
 export interface SessionStore<S> {

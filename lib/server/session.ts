@@ -6,13 +6,19 @@
  *
  * The session id itself is never stored: it is sent to the client once and
  * only its hash (the key) is kept, so logs, dumps and stores cannot leak it.
+ * A session a tjstp client opened is also bound: it has a secret key the
+ * client proves on every restore (see `binding.ts`), so its id alone
+ * restores nothing. Rotating gives it a new id and key; the old ones stay
+ * valid until the client has acknowledged the rotation.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import type { Application } from './application';
 import type { ServerConnection } from './connection';
 import { ServerSessionContext } from './context';
+import { SESSION_OVERHEAD } from './memory-budget';
 import { Peer, type PeerHandlers, type PeerLimits, type PreparedEvent } from '../session/peer';
+import { textBytes, type MemoryMeter } from '../session/memory';
 import type { SessionSnapshot } from '../session/state';
 import type { ServerSessionRecord } from './session-store';
 import type { Transport } from '../transport/transport';
@@ -24,7 +30,7 @@ export const sessionKey = (id: string): string =>
   createHash('sha256').update(id).digest('base64url');
 
 export interface SessionLimits {
-  /** Bytes (UTF-16 code units) of unacknowledged messages held. Default 4 MiB. */
+  /** Bytes (as held in memory) of unacknowledged messages held. Default 4 MiB. */
   maxBufferedBytes: number;
   /** How long a detached session is held for a restore, ms. Default 120 s. */
   holdTime: number;
@@ -51,6 +57,10 @@ export interface ServerSessionHooks {
   join(session: ServerSession, channel: string): void;
   leave(session: ServerSession, channel: string): void;
   publish(session: ServerSession, channel: string, iface: string, name: string, args: unknown[]): number;
+  /** Gives the session a new id (and key); false when it cannot rotate (not bound, ended). */
+  rotate?(session: ServerSession): boolean;
+  /** Changes who is logged in (null: nobody), rotating the session. */
+  login?(session: ServerSession, user: string | null): void;
 }
 
 export interface ServerSessionInit {
@@ -63,6 +73,21 @@ export interface ServerSessionInit {
   state?: Record<string, unknown>;
   snapshot?: SessionSnapshot;
   createdAt?: number;
+  /** The key per-address limits count it under (see `address.ts`), if any. */
+  origin?: string;
+  /** The key a tjstp client proves on restore; absent for an id-only (legacy) session. */
+  secret?: Buffer;
+  /** The highest restore nonce used so far. */
+  nonce?: number;
+  /** Where its memory is charged (the server's budget). */
+  meter?: MemoryMeter;
+}
+
+/** A previous id's key and secret, valid until the client acknowledges the rotation (message `seq`). */
+interface ArchivedKey {
+  readonly key: string;
+  readonly secret: Buffer;
+  readonly seq: number;
 }
 
 /** What the session's Peer calls; one small object instead of five closures. */
@@ -98,17 +123,42 @@ class SessionPeerHandlers implements PeerHandlers {
 
 const NO_CHANNELS: ReadonlySet<string> = new Set();
 
+/** What a JSON copy of the state costs, as an estimate of what the state holds. */
+const measureState = (state: Record<string, unknown> | undefined): number => {
+  if (state === undefined) return 0;
+  try {
+    return textBytes(JSON.stringify(state) ?? '');
+  } catch {
+    // Not serializable (a cycle, a BigInt): count what its keys show.
+    return Object.keys(state).length * 64;
+  }
+};
+
 export class ServerSession {
-  readonly key: string;
+  /** The hash of the current id: where the store keeps the session. */
+  key: string;
   readonly app: Application;
-  readonly user: string | null;
   readonly peer: Peer;
   readonly createdAt: number;
+  /** The key per-address limits count it under, if any. */
+  readonly origin: string | undefined;
   /** The connection currently attached, if any. */
   connection: ServerConnection | null = null;
+  /** When the current connection was attached, ms (a restore race is judged by it). */
+  attachedAt = 0;
+  /** When it was last detached, ms. */
+  detachedAt = 0;
   expiryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Set once the session is gone for good. */
   ended = false;
+  /** The highest restore nonce used: a restore must bring a greater one. */
+  nonce: number;
+  #user: string | null;
+  #secret: Buffer | undefined;
+  #archived: ArchivedKey[] | undefined;
+  /** What the state was measured at when the session was detached (charged meanwhile). */
+  #heldStateBytes = 0;
+  readonly #meter: MemoryMeter | undefined;
   readonly #hooks: ServerSessionHooks;
   // Made on first use: most sessions of a big server sit idle.
   #context: ServerSessionContext | undefined;
@@ -118,16 +168,27 @@ export class ServerSession {
   constructor(init: ServerSessionInit) {
     this.key = init.key;
     this.app = init.app;
-    this.user = init.user;
+    this.#user = init.user;
     this.#state = init.state;
     this.createdAt = init.createdAt ?? Date.now();
+    this.origin = init.origin;
+    this.#secret = init.secret;
+    this.nonce = init.nonce ?? 0;
+    this.#meter = init.meter;
     this.#hooks = init.hooks;
+    this.#meter?.charge(SESSION_OVERHEAD);
     this.peer = new Peer({
       role: 'server',
       handlers: new SessionPeerHandlers(this, init.hooks),
       limits: init.limits,
       snapshot: init.snapshot,
+      meter: init.meter,
     });
+  }
+
+  /** Who logged in, or null. */
+  get user(): string | null {
+    return this.#user;
   }
 
   /** The application's state for this session, kept across reconnects and restores. */
@@ -168,6 +229,86 @@ export class ServerSession {
     return this.peer.transport;
   }
 
+  /** A tjstp client opened it: restores must prove its key. */
+  get bound(): boolean {
+    return this.#secret !== undefined;
+  }
+
+  /** Bytes the session holds: its buffers, calls running, state and a fixed overhead. */
+  get memoryBytes(): number {
+    return this.peer.memoryBytes + SESSION_OVERHEAD + this.#heldStateBytes;
+  }
+
+  /**
+   * The secret to check a restore presenting the id hashed to `key`: the
+   * current one, or an archived one the client may not have replaced yet.
+   */
+  secretFor(key: string): Buffer | undefined {
+    if (key === this.key) return this.#secret;
+    const acked = this.peer.state.acked;
+    return this.#archived?.find((entry) => entry.key === key && entry.seq > acked)?.secret;
+  }
+
+  /**
+   * Keys of previous ids the client no longer needs: it acknowledged the
+   * rotation that replaced them (or, with `upTo` Infinity, all of them).
+   * They are forgotten here; the caller forgets them too.
+   */
+  pruneArchivedKeys(upTo = this.peer.state.acked): string[] {
+    const archived = this.#archived;
+    if (archived === undefined) return [];
+    const acked = upTo;
+    const gone = archived.filter((entry) => entry.seq <= acked).map((entry) => entry.key);
+    this.#archived = archived.filter((entry) => entry.seq > acked);
+    if (this.#archived.length === 0) this.#archived = undefined;
+    return gone;
+  }
+
+  /**
+   * For the server's rotation only: from now on the session is `key` with
+   * `secret`; the previous key stays valid until message `seq` (the
+   * rotation event) is acknowledged.
+   */
+  rekey(key: string, secret: Buffer, seq: number): void {
+    if (this.#secret !== undefined) (this.#archived ??= []).push({ key: this.key, secret: this.#secret, seq });
+    this.key = key;
+    this.#secret = secret;
+  }
+
+  /** For the server's login only. */
+  setUser(user: string | null): void {
+    this.#user = user;
+  }
+
+  /**
+   * Gives the session a new id and key, sent to the client in order with
+   * everything else (no session fixation; the Signal/Loki session reset).
+   * Returns false when it cannot: it is not bound (an id-only client would
+   * not understand), or it ended.
+   */
+  rotate(): boolean {
+    return this.#hooks.rotate?.(this) ?? false;
+  }
+
+  /** For the server: the session was detached; its state is held (and charged) from now on. */
+  held(now: number): void {
+    this.detachedAt = now;
+    this.#release();
+    this.#heldStateBytes = measureState(this.#state);
+    this.#meter?.charge(this.#heldStateBytes);
+  }
+
+  /** For the server: the session is attached again (or ends); the state is live memory again. */
+  unheld(): void {
+    this.#release();
+  }
+
+  /** For the server: the session ended; what it charged goes back. */
+  released(): void {
+    this.#release();
+    this.#meter?.charge(-SESSION_OVERHEAD);
+  }
+
   /**
    * Calls a method the client exposes (its `api` option); resolves to the
    * first result. Like every message, the call survives reconnects.
@@ -195,6 +336,7 @@ export class ServerSession {
       peer: this.peer.state.snapshot(),
       channels: [...this.channels],
       createdAt: this.createdAt,
+      ...(this.#secret && { binding: { secret: this.#secret.toString('hex'), nonce: this.nonce } }),
     };
   }
 
@@ -205,5 +347,11 @@ export class ServerSession {
 
   toJSON(): string {
     return this.label;
+  }
+
+  #release(): void {
+    if (this.#heldStateBytes === 0) return;
+    this.#meter?.charge(-this.#heldStateBytes);
+    this.#heldStateBytes = 0;
   }
 }

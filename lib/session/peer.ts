@@ -30,6 +30,7 @@ import {
   type Message,
 } from '../protocol/message';
 import type { Transport } from '../transport/transport';
+import { MESSAGE_OVERHEAD, messageBytes, textBytes, type MemoryMeter } from './memory';
 import { SessionState, type Role, type SessionSnapshot } from './state';
 
 /** What the owner of a Peer provides: the local API and a few reports. */
@@ -51,7 +52,7 @@ export interface PeerHandlers {
  * session costs no copy of them.
  */
 export interface PeerLimits {
-  /** Outbox limit, in UTF-16 code units. */
+  /** Outbox limit, in bytes as held in memory (see `messageBytes`). */
   readonly maxBufferedBytes: number;
   /** Acknowledge at most this long after the first unacknowledged message. */
   readonly ackDelay: number;
@@ -68,6 +69,11 @@ export interface PeerOptions {
   /** The peer is the reference implementation (no sequenced replies, ids reused). */
   legacyPeer?: boolean;
   snapshot?: SessionSnapshot;
+  /**
+   * Hears of every change of what the session holds: its outbox, and the
+   * messages of calls whose methods are still running.
+   */
+  meter?: MemoryMeter;
 }
 
 interface Pending {
@@ -91,6 +97,8 @@ const isThenable = (value: unknown): value is PromiseLike<unknown[]> =>
 /** An event serialized but for its id; see {@link prepareEvent}. */
 export interface PreparedEvent {
   readonly body: string;
+  /** The body holds characters outside Latin-1 (the whole message is then two bytes a character). */
+  readonly wide: boolean;
 }
 
 /**
@@ -99,7 +107,8 @@ export interface PreparedEvent {
  */
 export const prepareEvent = (iface: string, name: string, args: readonly unknown[]): PreparedEvent => {
   try {
-    return { body: encodeEventBody(iface, name, args) };
+    const body = encodeEventBody(iface, name, args);
+    return { body, wide: textBytes(body) !== body.length };
   } catch (error) {
     throw notSerializable(error);
   }
@@ -118,6 +127,9 @@ export class Peer {
   #ended = false;
   /** Ids of incoming calls whose (asynchronous) methods are still running. */
   #running: Set<number> | undefined;
+  /** What the messages of those calls cost (their arguments are held until they finish). */
+  #runningBytes = 0;
+  readonly #meter: MemoryMeter | undefined;
   /** A ping is out to solicit an acknowledgement; cleared by its pong. */
   #soliciting = false;
   /** Whether anything arrived since the heartbeat last looked. */
@@ -132,7 +144,8 @@ export class Peer {
     this.#limits = options.limits;
     this.#handlers = options.handlers;
     this.legacyPeer = options.legacyPeer ?? false;
-    this.state = new SessionState(options.role, options.snapshot);
+    this.#meter = options.meter;
+    this.state = new SessionState(options.role, options.snapshot, options.meter);
     // A session taken from a snapshot may have sent anything it holds.
     this.#writtenThrough = this.state.lastSeq;
   }
@@ -148,6 +161,11 @@ export class Peer {
   /** Incoming calls whose asynchronous methods have not finished yet. */
   get runningCount(): number {
     return this.#running?.size ?? 0;
+  }
+
+  /** What this side holds for the session: its outbox and the calls still running. */
+  get memoryBytes(): number {
+    return this.state.outbox.bytes + this.#runningBytes;
   }
 
   /**
@@ -190,11 +208,12 @@ export class Peer {
     let count = 0;
     let bytes = 0;
     for (const [seq, text] of this.state.outbox.entries()) {
-      if (count >= maxMessages || bytes + text.length > maxBytes) break;
+      const size = textBytes(text);
+      if (count >= maxMessages || bytes + size > maxBytes) break;
       transport.send(text);
       through = seq;
       count++;
-      bytes += text.length;
+      bytes += size;
     }
     if (through > 0) this.#writtenThrough = through;
     return through;
@@ -207,12 +226,16 @@ export class Peer {
     this.#clearAckTimer();
   }
 
-  /** Dispatches one message that arrived after the handshake. */
-  receive(message: Message): void {
+  /**
+   * Dispatches one message that arrived after the handshake. `size` is what
+   * its text costs in memory: a call whose method runs asynchronously holds
+   * its arguments that long, and the meter hears of it.
+   */
+  receive(message: Message, size = 0): void {
     this.heard = true;
     switch (message.kind) {
       case 'call':
-        if (this.#accept(message.id)) this.#runCall(message);
+        if (this.#accept(message.id)) this.#runCall(message, size);
         return;
       case 'callback':
         this.#onCallback(message);
@@ -269,9 +292,12 @@ export class Peer {
   /** Sends an event serialized by {@link prepareEvent} (once for many peers). */
   emitPrepared(event: PreparedEvent): void {
     const text = withEventId(this.#peekId(), event.body);
+    // Measured from the body, measured once for every recipient: the text is
+    // a rope of the id and that body, and scanning it would flatten it.
+    const bytes = (event.wide ? text.length * 2 : text.length) + MESSAGE_OVERHEAD;
     // A client can push back; on the server an overflow ends the session.
-    if (this.state.role === 'client' && this.#wouldOverflow(text)) throw new TjstpError(ErrorCode.BUFFER_FULL);
-    this.#record(text);
+    if (this.state.role === 'client' && this.#wouldOverflow(bytes)) throw new TjstpError(ErrorCode.BUFFER_FULL);
+    this.#record(text, bytes);
   }
 
   /** Sends a heartbeat ping; its pong acknowledges everything sent so far. */
@@ -339,7 +365,8 @@ export class Peer {
     } catch (error) {
       return Promise.reject(notSerializable(error));
     }
-    if (this.state.role === 'client' && this.#wouldOverflow(text)) {
+    const bytes = messageBytes(text);
+    if (this.state.role === 'client' && this.#wouldOverflow(bytes)) {
       return Promise.reject(new TjstpError(ErrorCode.BUFFER_FULL));
     }
     return new Promise<unknown>((resolve, reject) => {
@@ -351,20 +378,20 @@ export class Peer {
         }, timeout)
         : undefined;
       pending.set(id, { resolve, reject, timer, first });
-      this.#record(text);
+      this.#record(text, bytes);
     });
   }
 
-  #wouldOverflow(text: string): boolean {
-    return this.state.outbox.bytes + text.length > this.#limits.maxBufferedBytes;
+  #wouldOverflow(bytes: number): boolean {
+    return this.state.outbox.bytes + bytes > this.#limits.maxBufferedBytes;
   }
 
   /** Takes the next id for a sequenced message, keeps it, sends it if attached. */
-  #record(text: string): void {
-    const overflow = this.#wouldOverflow(text);
+  #record(text: string, bytes = messageBytes(text)): void {
+    const overflow = this.#wouldOverflow(bytes);
     const seq = Math.abs(this.state.nextId());
     const { outbox } = this.state;
-    outbox.push(seq, text);
+    outbox.push(seq, text, bytes);
     if (this.#write(text)) this.#writtenThrough = seq;
     if (overflow) {
       this.#handlers.overflow();
@@ -423,7 +450,7 @@ export class Peer {
     else pending.reject(RemoteError.fromJstp(message.error));
   }
 
-  #runCall(message: CallMessage): void {
+  #runCall(message: CallMessage, size: number): void {
     let result: unknown[] | PromiseLike<unknown[]>;
     try {
       result = this.#handlers.call(message.iface, message.method, message.args);
@@ -435,19 +462,28 @@ export class Peer {
       const { id } = message;
       const running = (this.#running ??= new Set());
       running.add(id);
+      this.#holdRunning(size);
       result.then(
         (results) => {
           running.delete(id);
+          this.#holdRunning(-size);
           this.#reply(id, results);
         },
         (error: unknown) => {
           running.delete(id);
+          this.#holdRunning(-size);
           this.#replyError(id, error);
         },
       );
     } else {
       this.#reply(message.id, result);
     }
+  }
+
+  #holdRunning(bytes: number): void {
+    if (bytes === 0) return;
+    this.#runningBytes += bytes;
+    this.#meter?.charge(bytes);
   }
 
   #answerInspect(id: number, iface: string): void {

@@ -10,6 +10,7 @@
  * - `received` only grows while the peer speaks tjstp; a legacy peer reuses
  *   ids after a restore, so for it `received` mirrors the last id seen.
  */
+import type { MemoryMeter } from './memory';
 import { Outbox } from './outbox';
 
 export type Role = 'client' | 'server';
@@ -33,10 +34,12 @@ export class SessionState {
   lastSeq = 0;
   received = 0;
   acked = 0;
-  readonly outbox = new Outbox();
+  readonly outbox: Outbox;
 
-  constructor(role: Role, snapshot?: SessionSnapshot) {
+  /** `meter` hears of every change of what the outbox holds (see `Outbox`). */
+  constructor(role: Role, snapshot?: SessionSnapshot, meter?: MemoryMeter) {
     this.role = role;
+    this.outbox = new Outbox(meter);
     this.sign = role === 'client' ? 1 : -1;
     if (snapshot) {
       this.lastSeq = snapshot.lastSeq;

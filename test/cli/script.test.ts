@@ -89,8 +89,8 @@ describe('tjstp connect, script mode', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(run.json, [{ ok: 3 }]);
     const lines = run.stderr.split('\n');
-    assert.ok(lines.includes('→ {"handshake":[0,"testApp"],"login":["ann","***"]}'), run.stderr);
-    assert.ok(lines.some((line) => /^← \{"handshake":\[0\],"ok":"[^"]{4}…","tjstp":/.test(line)), run.stderr);
+    assert.ok(lines.includes('→ {"handshake":[0,"testApp"],"login":["ann","***"],"tjstp":{"version":1}}'), run.stderr);
+    assert.ok(lines.some((line) => /^← \{"handshake":\[0\],"ok":"[^"]{4}…","tjstp":\{.*"key":"\*\*\*","user":"ann"\}\}$/.test(line)), run.stderr);
     assert.ok(lines.includes('→ {"call":[1,"calc"],"add":[1,2]}'), run.stderr);
     assert.ok(lines.includes('← {"callback":[1,-1],"ok":[3]}'), run.stderr);
     assert.doesNotMatch(run.stderr, /secret/);

@@ -27,9 +27,16 @@ export interface Fixture {
 
 export const fastReconnect = { initialDelay: 5, maxDelay: 50, factor: 2, jitter: 0.5 };
 
+/**
+ * A test suite opens sessions from one address faster than any client
+ * should: the per-address rates are off here, and tested on their own
+ * (test/server/admission.test.ts).
+ */
+export const unlimitedAddress: Partial<ServerOptions> = { newSessionsPerSecond: 0, restoresPerMinute: 0, maxSessionsPerAddress: 0 };
+
 export const startServer = async (options: Partial<ServerOptions> = {}): Promise<Fixture> => {
   const app = createTestApp();
-  const server = new Server({ applications: [app.definition], logger: silentLogger, ...options });
+  const server = new Server({ applications: [app.definition], logger: silentLogger, ...unlimitedAddress, ...options });
   const listeners = await server.listen({ tcp: 0, ws: 0 });
   const url = {} as Record<Kind, string>;
   const port = {} as Record<Kind, number>;

@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { reconcilable } from '../../lib/server/handshake';
+import { reconcile } from '../../lib/server/handshake';
 import { SessionState } from '../../lib/session/state';
 import { startServer, type Fixture } from '../helpers/fixtures';
 import { Healthy, isHandshake, openRaw, openSession, rawCall, type Msg } from '../helpers/raw';
@@ -91,18 +91,20 @@ describe('handshake fuzz', () => {
   });
 });
 
-describe('reconcilable', () => {
-  it('resumes exactly after what the peer has, or refuses', () => {
+describe('reconcile', () => {
+  it('resumes exactly after what the peer has, or refuses: mismatch when it claims more, stale when it is behind', () => {
     fc.assert(
       fc.property(fc.nat(50), fc.nat(50), fc.nat(50), fc.nat(60), fc.option(fc.nat(60), { nil: undefined }), (lastSeq, ackedRaw, received, peerReceived, peerSent) => {
         const acked = Math.min(ackedRaw, lastSeq);
         const state = new SessionState('server', { lastSeq, acked, received, outbox: [] });
-        const result = reconcilable(state, { id: 'x', sent: peerSent, received: peerReceived });
-        if (result === undefined) {
+        const verdict = reconcile(state, { id: 'x', sent: peerSent, received: peerReceived, nonce: undefined, proof: undefined });
+        if (verdict.refused !== undefined) {
           const possible = peerReceived <= lastSeq && (peerSent === undefined || (peerReceived >= acked && peerSent >= received));
           assert.equal(possible, false, 'refused only when the counters cannot match');
+          assert.equal(verdict.refused, peerReceived > lastSeq ? 'mismatch' : 'stale');
           return;
         }
+        const result = verdict.received;
         // Everything after `result` is still in the outbox, nothing before it is needed.
         assert.ok(result >= acked && result <= lastSeq);
         if (peerSent !== undefined) assert.equal(result, peerReceived);

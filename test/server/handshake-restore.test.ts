@@ -11,6 +11,7 @@ import { delay, kinds, startServer, type Fixture } from '../helpers/fixtures';
 import {
   hello,
   isCallback,
+  isClose,
   isHandshake,
   openRaw,
   openSession,
@@ -52,7 +53,8 @@ describe('server session restore', () => {
   };
 
   before(async () => {
-    main = await startServer();
+    // An id-only restore may take a session over once its connection is 50 ms old.
+    main = await startServer({ raceWindow: 50 });
     brief = await startServer({ session: { holdTime: 100 } });
   });
 
@@ -154,12 +156,14 @@ describe('server session restore', () => {
         assert.deepEqual(late.ok, ['late']);
       });
 
-      it('takes over a session whose first socket is still open, closing that socket', async () => {
+      it('takes over a session whose first socket is still open, closing that socket with a reason', async () => {
         const { client: first, id } = await session(kind);
         assert.deepEqual((await rawCall(first, 1, 'counter', 'increment', [])).ok, [1]);
+        await delay(60);
         const { client: second, reply } = await restore(kind, [id, 1, 1]);
         assert.deepEqual(reply.ok, [1, 1]);
         await first.waitClose();
+        assert.deepEqual(first.messages.find(isClose)?.error, [32, 'Session resumed over another connection']);
         assert.equal(second.closed, false);
         assert.deepEqual((await rawCall(second, 2, 'counter', 'increment', [])).ok, [2]);
         // The old socket can no longer act on the session.
@@ -195,24 +199,50 @@ describe('server session restore', () => {
         assert.deepEqual(reply.ok, [0, 0]);
       });
 
-      it('refuses counters that cannot match with reason "mismatch", and ends the session', async () => {
+      it('refuses counters that cannot match with reason "mismatch", and leaves the session to its owner', async () => {
         const { client, id } = await session(kind);
         await rawCall(client, 1, 'calc', 'add', [1, 1]);
         client.destroy();
         await client.waitClose();
         // The client claims a reply the server never sent.
         await expectLost(kind, [id, 1, 5], 'mismatch');
-        // The session is gone for good, even with the right counters.
-        await expectLost(kind, [id, 1, 1], 'mismatch');
+        await expectLost(kind, [id, 5], 'mismatch');
+        // The owner, with the right counters, still has the session.
+        const { reply } = await restore(kind, [id, 1, 1]);
+        assert.deepEqual(reply.ok, [1, 1]);
       });
 
-      it('refuses a client that claims to have sent less than the server received', async () => {
+      it('refuses as "stale" a restore behind the session (sent less than the server received), leaving the session', async () => {
         const { client, id } = await session(kind);
         await rawCall(client, 1, 'calc', 'add', [1, 1]);
         await rawCall(client, 2, 'calc', 'add', [1, 1]);
         client.destroy();
         await client.waitClose();
-        await expectLost(kind, [id, 1, 2], 'mismatch');
+        await expectLost(kind, [id, 1, 2], 'stale');
+        const { reply } = await restore(kind, [id, 2, 2]);
+        assert.deepEqual(reply.ok, [2, 2]);
+      });
+
+      it('refuses an id-only restore racing the one that just took the session: one owner, the other gets 31', async () => {
+        const { client, id } = await session(kind);
+        await rawCall(client, 1, 'counter', 'increment', []);
+        client.destroy();
+        await client.waitClose();
+        const [first, second] = await Promise.all([openRaw(kind, main), openRaw(kind, main)]);
+        track(first);
+        track(second);
+        const text = restoreText([id, 1, 1]);
+        first.send(text);
+        second.send(text);
+        const replies = await Promise.all([first, second].map((raw) => raw.waitMessage(isHandshake)));
+        const winners = replies.filter((reply) => reply.ok !== undefined);
+        assert.equal(winners.length, 1, `exactly one welcome: ${JSON.stringify(replies)}`);
+        const loser = replies.find((reply) => reply.error !== undefined);
+        assert.deepEqual(loser?.error, [31, 'The session is being restored by another connection', 'restoreRace']);
+        const [winner, other] = replies[0]?.ok !== undefined ? [first, second] : [second, first];
+        await other.waitClose();
+        assert.equal(other.messages.length, 1, 'the loser got nothing of the session');
+        assert.deepEqual((await rawCall(winner, 2, 'counter', 'increment', [])).ok, [2]);
       });
 
       it('keeps serving other sessions through all of it', async () => {

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Peer, type PeerHandlers } from '../../lib/session/peer';
 import { decodeMessage } from '../../lib/protocol/message';
-import { reconcilable } from '../../lib/server/handshake';
+import { reconcile } from '../../lib/server/handshake';
 import type { Transport, TransportHandler } from '../../lib/transport/transport';
 
 /** One direction of an in-memory connection; delivery is driven by the test. */
@@ -94,16 +94,17 @@ const run = async (ops: Op[], ackEvery: number): Promise<void> => {
   const restore = (early = 0): void => {
     if (toServer) return;
     // The handshake: each side reports (sent, received); both must reconcile.
-    const hello = { id: 'x', sent: client.state.lastSeq, received: client.state.received };
+    const hello = { id: 'x', sent: client.state.lastSeq, received: client.state.received, nonce: undefined, proof: undefined };
     toServer = new Link();
     toClient = new Link();
     const earlyThrough = client.replayEarly(toServer, early, early === 0 ? 0 : 1e9);
-    const serverReceived = reconcilable(server.state, hello);
-    assert.notEqual(serverReceived, undefined, 'server refused a restore');
-    const clientReceived = reconcilable(client.state, { id: 'x', sent: server.state.lastSeq, received: server.state.received });
-    assert.notEqual(clientReceived, undefined, 'client refused a restore');
-    server.attach(toClient, serverReceived as number);
-    client.attach(toServer, clientReceived as number, earlyThrough);
+    const serverVerdict = reconcile(server.state, hello);
+    assert.equal(serverVerdict.refused, undefined, 'server refused a restore');
+    const back = { id: 'x', sent: server.state.lastSeq, received: server.state.received, nonce: undefined, proof: undefined };
+    const clientVerdict = reconcile(client.state, back);
+    assert.equal(clientVerdict.refused, undefined, 'client refused a restore');
+    server.attach(toClient, serverVerdict.received as number);
+    client.attach(toServer, clientVerdict.received as number, earlyThrough);
   };
   const drop = (): void => {
     toServer?.destroy();
@@ -198,7 +199,8 @@ describe('Peer (session engine)', () => {
   });
 
   it('asks a quiet peer for an acknowledgement before its outbox fills', () => {
-    const peer = new Peer({ role: 'server', handlers: handlers({}), limits: { maxBufferedBytes: 1000, ackDelay: 1, ackEvery: 1 } });
+    // Each event costs its 40 characters and the outbox's overhead per message, about 90 bytes.
+    const peer = new Peer({ role: 'server', handlers: handlers({}), limits: { maxBufferedBytes: 2000, ackDelay: 1, ackEvery: 1 } });
     const link = new Link();
     peer.attach(link, 0);
     for (let i = 0; i < 12; i++) peer.emitEvent('e', 'x', ['.'.repeat(20)]);

@@ -50,11 +50,14 @@ export class SimulatedOutage extends Error {
   }
 }
 
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** Handshakes only, so the record parser's speed does not matter; the reference sends record syntax. */
 const parse = (text: string): Record<string, unknown> | undefined => {
   try {
     const value: unknown = parseRecord(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return isRecord(value) ? value : undefined;
   } catch {
     return undefined;
   }
@@ -115,17 +118,30 @@ export class WireTap {
     this.#outageUntil = 0;
   }
 
-  /** A packet made safe to print: the session id masked, credentials hidden. */
+  /**
+   * A packet made safe to print: session ids masked; credentials, the
+   * session key and restore proofs hidden.
+   */
   redact(text: string): string {
     let shown = text;
     if (shown.startsWith('{"handshake"')) {
       const message = parse(shown);
       if (message) {
         for (const key of Object.keys(message)) {
-          if (key === 'handshake' || key === 'session' || key === 'ok' || key === 'error' || key === 'tjstp') continue;
           const value = message[key];
+          if (key === 'tjstp' && isRecord(value) && value.key !== undefined) message[key] = { ...value, key: '***' };
+          if (key === 'session' && Array.isArray(value) && value.length === 5) message[key] = [...value.slice(0, 4), '***'];
+          if (key === 'handshake' || key === 'session' || key === 'ok' || key === 'error' || key === 'tjstp') continue;
           message[key] = key === 'login' && Array.isArray(value) ? [value[0], '***'] : '***';
         }
+        shown = JSON.stringify(message);
+      }
+    } else if (shown.includes('"$tjstp"],"rotate":[')) {
+      // A rotation carries the next id and key.
+      const message = parse(shown);
+      const args = message?.rotate;
+      if (message && Array.isArray(args) && typeof args[0] === 'string') {
+        message.rotate = [maskId(args[0]), '***', ...args.slice(2)];
         shown = JSON.stringify(message);
       }
     }
@@ -211,7 +227,8 @@ export class WireTap {
       return;
     }
     const session = this.#hello?.session;
-    const ourReceived = Array.isArray(session) && session.length === 3 ? session[2] : undefined;
+    // [id, sent, received] or, bound, [id, sent, received, nonce, proof].
+    const ourReceived = Array.isArray(session) && session.length >= 3 ? session[2] : undefined;
     const serverSent = Array.isArray(ok) ? ok[0] : undefined;
     const replayed = typeof serverSent === 'number' && typeof ourReceived === 'number' ? Math.max(0, serverSent - ourReceived) : undefined;
     this.#lastHandshake = { resumed: true, serverReplayed: replayed };
