@@ -11,9 +11,13 @@ export {
   type Authenticate,
   type AuthenticationRequest,
   type Logger,
+  type Refusal,
   type ServerEvents,
   type ServerOptions,
+  type ServerStats,
 } from './server/server';
+export { defaultAdmissionLimits, type AdmissionLimits } from './server/admission';
+export { defaultRestoreOptions, type RestoreOptions } from './server/restore';
 export {
   Application,
   ApplicationRegistry,

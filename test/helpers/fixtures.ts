@@ -92,3 +92,29 @@ export const waitFor = async (predicate: () => boolean, ms = 5000, what = 'condi
     await delay(5);
   }
 };
+
+/**
+ * Servers and raw connections a test file starts as it goes, all closed by
+ * `closeAll` (call it in `after`).
+ */
+export class Started {
+  readonly #fixtures: Fixture[] = [];
+  readonly #raws: { destroy(): void }[] = [];
+
+  async server(options: Partial<ServerOptions> = {}): Promise<Fixture> {
+    const fixture = await startServer(options);
+    this.#fixtures.push(fixture);
+    return fixture;
+  }
+
+  /** Destroyed by `closeAll`. */
+  track<T extends { destroy(): void }>(raw: T): T {
+    this.#raws.push(raw);
+    return raw;
+  }
+
+  async closeAll(): Promise<void> {
+    for (const raw of this.#raws) raw.destroy();
+    await Promise.all(this.#fixtures.map((fixture) => fixture.close()));
+  }
+}

@@ -285,3 +285,14 @@ export class Healthy {
     }
   }
 }
+
+/** What a tjstp client says in a new session's hello: it can prove a key. */
+export const BOUND_HELLO = '{"handshake":[0,"testApp"],"anonymous":null,"tjstp":{"version":1}}';
+
+/** Opens a session as a tjstp client would: the welcome carries the session's key. */
+export const openBoundSession = async (kind: RawKind, at: Endpoints): Promise<{ client: RawClient; id: string; key: string }> => {
+  const client = await openRaw(kind, at);
+  const reply = await hello(client, BOUND_HELLO);
+  if (typeof reply.ok !== 'string' || typeof reply.tjstp?.key !== 'string') throw new Error(`bound handshake failed: ${JSON.stringify(reply)}`);
+  return { client, id: reply.ok, key: reply.tjstp.key };
+};
