@@ -30,7 +30,26 @@ export interface ServeConfig {
   backlog?: number;
   /** WS/WSS select `tjstp-batch` for tjstp clients (default true). */
   webSocketBatching?: boolean;
+  /** Memory budget and admission limits (see `limitSettings`); 0 means none. */
+  limits: Partial<Record<LimitSetting, number>>;
+  /** Accept id-only restores for sessions opened without a key (default true). */
+  idOnlyRestore?: boolean;
+  /** Restore only from the address that opened the session (default false). */
+  bindAddress?: boolean;
 }
+
+/** Server options set by a whole number, with their flags. */
+export const limitSettings = {
+  maxSessionMemory: 'max-session-memory',
+  maxSessionsPerAddress: 'max-sessions-per-address',
+  maxSessionsPerLogin: 'max-sessions-per-login',
+  newSessionsPerSecond: 'new-sessions-per-second',
+  newSessionsBurst: 'new-sessions-burst',
+  restoresPerMinute: 'restores-per-minute',
+  maxCallsInFlight: 'max-calls-in-flight',
+} as const;
+
+export type LimitSetting = keyof typeof limitSettings;
 
 export const serveUsage = `Usage: tjstp serve [options]
 
@@ -47,6 +66,16 @@ export const serveUsage = `Usage: tjstp serve [options]
   --heartbeat-interval MS   ping when quiet; 0 disables (15000)
   --drain-timeout MS        on SIGTERM, wait this long for calls (10000)
   --backlog N               connections queued before accept (4096)
+  --max-session-memory N    bytes all sessions may hold (half the heap limit)
+  --max-sessions-per-address N   live sessions per client address (1000)
+  --max-sessions-per-login N     live sessions per user (100)
+  --new-sessions-per-second N    per address, sustained (20)
+  --new-sessions-burst N         per address, at once (200)
+  --restores-per-minute N   restore attempts per address (1200)
+  --max-calls-in-flight N   calls running at once per session (256)
+                            (0 turns any of these limits off)
+  --no-id-only-restore      refuse restores by id alone (legacy clients)
+  --bind-address            restore only from the address that opened it
   --no-watch                do not reload applications when files change
   --no-ws-batching          one message per WebSocket frame for every client
                             (default: tjstp clients get tjstp-batch frames)
@@ -69,6 +98,9 @@ const flags = {
   'heartbeat-interval': { type: 'string' },
   'drain-timeout': { type: 'string' },
   backlog: { type: 'string' },
+  ...Object.fromEntries(Object.values(limitSettings).map((flag) => [flag, { type: 'string' }])) as Record<(typeof limitSettings)[LimitSetting], { type: 'string' }>,
+  'no-id-only-restore': { type: 'boolean' },
+  'bind-address': { type: 'boolean' },
   'no-watch': { type: 'boolean' },
   'no-ws-batching': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -100,6 +132,7 @@ const text = (value: unknown, name: string): string => {
 const configKeys = new Set([
   'applications', 'host', 'tcp', 'ws', 'tls', 'wss', 'ipc', 'cert', 'key', 'watch', 'session',
   'handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout', 'backlog', 'webSocketBatching',
+  'idOnlyRestore', 'bindAddress', ...Object.keys(limitSettings),
 ]);
 
 /** Reads and checks a JSON config file; relative paths in it are relative to the file. */
@@ -122,7 +155,7 @@ export const readConfigFile = (file: string): Partial<ServeConfig> => {
     if (entries[key] !== undefined) config[key] = path.resolve(base, text(entries[key], at(key)));
   }
   if (entries.host !== undefined) config.host = text(entries.host, at('host'));
-  for (const key of ['watch', 'webSocketBatching'] as const) {
+  for (const key of ['watch', 'webSocketBatching', 'idOnlyRestore', 'bindAddress'] as const) {
     if (entries[key] === undefined) continue;
     if (typeof entries[key] !== 'boolean') throw new ConfigError(`${at(key)}: expected true or false`);
     config[key] = entries[key];
@@ -131,6 +164,10 @@ export const readConfigFile = (file: string): Partial<ServeConfig> => {
     if (entries[key] !== undefined) config[key] = integer(entries[key], at(key));
   }
   if (entries.backlog !== undefined) config.backlog = backlog(entries.backlog, at('backlog'));
+  config.limits = {};
+  for (const key of Object.keys(limitSettings) as LimitSetting[]) {
+    if (entries[key] !== undefined) config.limits[key] = integer(entries[key], at(key));
+  }
   if (entries.session !== undefined) {
     const session = entries.session as Record<string, unknown>;
     if (typeof session !== 'object' || session === null) throw new ConfigError(`${at('session')}: expected an object`);
@@ -164,6 +201,7 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
     watch: true,
     ...file,
     session: { ...file.session },
+    limits: { ...file.limits },
   };
   for (const key of ['tcp', 'ws', 'tls', 'wss'] as const) if (values[key] !== undefined) config[key] = port(values[key], `--${key}`);
   if (values.applications !== undefined) config.applications = path.resolve(cwd, values.applications);
@@ -173,6 +211,12 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
   if (values.key !== undefined) config.key = path.resolve(cwd, values.key);
   if (values['no-watch']) config.watch = false;
   if (values['no-ws-batching']) config.webSocketBatching = false;
+  if (values['no-id-only-restore']) config.idOnlyRestore = false;
+  if (values['bind-address']) config.bindAddress = true;
+  for (const [key, flag] of Object.entries(limitSettings) as [LimitSetting, string][]) {
+    const value = values[flag as keyof typeof values];
+    if (value !== undefined) config.limits[key] = integer(value, `--${flag}`);
+  }
   if (values['hold-time'] !== undefined) config.session.holdTime = integer(values['hold-time'], '--hold-time');
   if (values['max-buffered-bytes'] !== undefined) {
     config.session.maxBufferedBytes = integer(values['max-buffered-bytes'], '--max-buffered-bytes');

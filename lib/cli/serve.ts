@@ -61,6 +61,11 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
     heartbeatInterval: config.heartbeatInterval,
     maxMessageSize: config.maxMessageSize,
     drainTimeout: config.drainTimeout,
+    idOnlyRestore: config.idOnlyRestore,
+    bindAddress: config.bindAddress,
+    ...config.limits,
+    // 0 turns a limit off; for the budget that means no budget at all.
+    ...(config.limits.maxSessionMemory === 0 && { maxSessionMemory: Number.MAX_SAFE_INTEGER }),
   });
   await loaded.start(server);
   const listeners = await server.listen(listenOptions(config));

@@ -17,9 +17,10 @@ import type { MemoryMeter } from '../session/memory';
 
 /**
  * What a session costs beyond its buffers: the session, its engine, its
- * context and the store's entry (an estimate, measured on Node 20).
+ * context and the store's entry. Measured on Node 20: 2,000 held sessions
+ * of a small application took 2.3 KB of heap each.
  */
-export const SESSION_OVERHEAD = 2048;
+export const SESSION_OVERHEAD = 2304;
 
 /** Eviction frees down to this share of the limit, so it does not run on every message. */
 const LOW_WATER = 0.9;

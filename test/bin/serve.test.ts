@@ -178,11 +178,25 @@ describe('tjstp serve', () => {
     }
   });
 
+  it('applies the admission limits it is given: a third session from one address is refused with 31', async () => {
+    const served = await start(['--tcp', '0', '--no-watch', '--max-sessions-per-address', '2'], 1);
+    try {
+      const url = served.urls[0] as string;
+      const clients = [await connect(url, { app: 'counter' }), await connect(url, { app: 'counter' })];
+      await assert.rejects(connect(url, { app: 'counter' }), (error: { code?: number; info?: unknown[] }) => error.code === 31 && error.info?.[0] === 'sessionsPerAddress');
+      for (const client of clients) client.close();
+    } finally {
+      served.child.kill('SIGTERM');
+      await served.exited;
+    }
+  });
+
   it('refuses bad settings with a message naming them', async () => {
     const cases: [string[], RegExp, number][] = [
       [['serve', '--tcp', 'x'], /--tcp: expected a whole number from 0 to 65535/, 2],
       [['serve', '--tcp', '70000'], /--tcp: expected a whole number/, 2],
       [['serve', '--backlog', '0'], /--backlog: expected a whole number from 1 to 65535, got 0/, 2],
+      [['serve', '--max-session-memory=-5'], /--max-session-memory: expected a whole number/, 2],
       [['serve', '--tls', '0'], /--tls and --wss need --cert FILE and --key FILE/, 2],
       [['serve', '--frobnicate'], /Unknown option '--frobnicate'/, 2],
       [['serve', '--applications', '/nonexistent/apps', '--tcp', '0'], /no such directory/, 1],

@@ -1,0 +1,37 @@
+/**
+ * `tjstp serve` settings for the memory budget, admission limits and
+ * restore binding: from flags and from the config file (flags win), with
+ * bad values refused by name.
+ */
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, limitSettings, readServeConfig, type ServeConfig } from '../../lib/cli/serve-config';
+
+const read = (args: string[]): ServeConfig => readServeConfig(args) as ServeConfig;
+
+it('reads every limit flag, the binding flags, and their config keys; flags win', () => {
+  const flags = Object.values(limitSettings).flatMap((flag, i) => [`--${flag}`, String(i + 1)]);
+  const config = read([...flags, '--no-id-only-restore', '--bind-address']);
+  assert.deepEqual(config.limits, Object.fromEntries(Object.keys(limitSettings).map((key, i) => [key, i + 1])));
+  assert.equal(config.idOnlyRestore, false);
+  assert.equal(config.bindAddress, true);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-config-'));
+  try {
+    const file = path.join(dir, 'tjstp.json');
+    fs.writeFileSync(file, JSON.stringify({ maxSessionMemory: 1048576, restoresPerMinute: 0, idOnlyRestore: false }));
+    const fromFile = read(['--config', file, '--restores-per-minute', '60']);
+    assert.deepEqual(fromFile.limits, { maxSessionMemory: 1048576, restoresPerMinute: 60 });
+    assert.equal(fromFile.idOnlyRestore, false);
+    fs.writeFileSync(file, JSON.stringify({ maxCallsInFlight: -1 }));
+    assert.throws(() => read(['--config', file]), /maxCallsInFlight: expected a whole number/);
+    fs.writeFileSync(file, JSON.stringify({ bindAddress: 'yes' }));
+    assert.throws(() => read(['--config', file]), /bindAddress: expected true or false/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(() => read(['--max-session-memory', 'lots']), (error: unknown) => error instanceof ConfigError && /--max-session-memory: expected a whole number/.test(error.message));
+  assert.deepEqual(read([]).limits, {}, 'the server defaults apply');
+});
