@@ -16,7 +16,16 @@ export interface ProxyOptions {
   freezeChance?: () => boolean;
   /** Sees every chunk forwarded; `toServer` tells the direction. */
   tap?: (toServer: boolean, chunk: Buffer) => void;
+  /**
+   * Asked once per new connection: how many ms to hold what the client
+   * sends before it reaches the server (a congested or dying path). A
+   * WebSocket upgrade request goes through at once, so that what is late
+   * is the first message, as on TCP.
+   */
+  delayToServer?: () => number;
 }
+
+const UPGRADE = Buffer.from('GET ');
 
 export class Proxy {
   readonly server: net.Server;
@@ -88,8 +97,14 @@ export class Proxy {
     const pair = { client, upstream, frozen: false, stalled: false };
     this.#pairs.add(pair);
     let budget = this.#options.killAfterBytes?.() ?? Infinity;
+    const lag = this.#options.delayToServer?.() ?? 0;
     const forward = (from: net.Socket, to: net.Socket): void => {
       from.on('data', (chunk: Buffer) => {
+        if (lag > 0 && from === client && !chunk.subarray(0, 4).equals(UPGRADE)) {
+          // Equal delays keep their order: timers of one delay fire first in, first out.
+          setTimeout(() => to.write(chunk), lag);
+          return;
+        }
         if (pair.frozen || pair.stalled) return;
         this.#options.tap?.(from === client, chunk);
         if (chunk.length >= budget) {
@@ -116,7 +131,9 @@ export class Proxy {
       this.#pairs.delete(pair);
       if (pair.frozen) return;
       client.destroy();
-      upstream.destroy();
+      // Bytes still on a slow path reach the server after the client gave up on it.
+      if (lag > 0) setTimeout(() => upstream.destroy(), lag + 100);
+      else upstream.destroy();
     };
     client.on('error', () => {}).on('close', drop);
     upstream.on('error', () => {}).on('close', drop);
