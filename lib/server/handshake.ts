@@ -19,7 +19,7 @@ import {
 } from '../protocol/errors';
 import type { RestoreRequest } from '../protocol/restore';
 import type { SessionState } from '../session/state';
-import type { SessionLimits } from './session';
+import type { ServerSession, SessionLimits } from './session';
 
 /** The `received` to resume from, or why the counters cannot be reconciled. */
 export type Reconciliation =
@@ -71,3 +71,16 @@ export const welcomeExtension = (limits: SessionLimits, pending: PendingLimits):
   maxPendingMessages: pending.maxPendingMessages,
   maxPendingBytes: pending.maxPendingBytes,
 });
+
+/**
+ * What to tell a reference client we received. It fails every pending call
+ * up to that number as lost (ERR_CALLBACK_LOST) and resends what follows.
+ * So report just below its oldest call still unanswered (running here, or
+ * answered by a reply it may not have): it keeps waiting for those, resends
+ * them — they are dropped here as duplicates — and gets the buffered reply.
+ */
+export const legacyReceived = (session: ServerSession, received: number): number => {
+  const { state } = session.peer;
+  const oldest = session.peer.oldestUnansweredCall(received);
+  return oldest === undefined ? state.received : Math.min(state.received, oldest - 1);
+};

@@ -21,17 +21,18 @@ import type { Transport } from '../transport/transport';
 import { TypedEmitter } from '../util/emitter';
 import { LogThrottle } from '../util/throttle';
 import { addressKey } from './address';
-import { Admission, type AdmissionLimits } from './admission';
+import { Admission } from './admission';
 import { Application, ApplicationRegistry, type ApplicationDefinition } from './application';
 import { newSessionSecret } from './binding';
 import { prepareEvent } from '../session/peer';
 import { Channels } from './channels';
 import { ServerConnection, type ConnectionHost } from './connection';
-import { welcomeExtension } from './handshake';
+import { legacyReceived, welcomeExtension } from './handshake';
 import { openListeners, type Listener, type ListenOptions } from './listeners';
 import { MemoryBudget, defaultMaxSessionMemory } from './memory-budget';
 import { SessionRegistry } from './registry';
 import { admitRestore, defaultRestoreOptions, type RestoreOptions, type RestoreRefusal } from './restore';
+import { consoleLogger, type Logger, type Refusal, type ServerEvents, type ServerOptions, type ServerStats } from './options';
 import { createSessionHooks, type Authenticate, type AuthenticationRequest } from './session-hooks';
 import {
   ServerSession,
@@ -43,81 +44,8 @@ import {
 } from './session';
 import { MemorySessionStore, type SessionStore } from './session-store';
 
-export type { Authenticate, AuthenticationRequest };
-
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string, error?: unknown): void;
-}
-
-export interface ServerOptions extends Partial<AdmissionLimits>, Partial<RestoreOptions> {
-  applications: Iterable<Application | ApplicationDefinition>;
-  authenticate?: Authenticate;
-  session?: Partial<SessionLimits>;
-  /**
-   * Bytes all sessions together may hold: outboxes, calls running, what
-   * connections queue during handshakes, and each session's own state.
-   * Past it held sessions are evicted, largest first; then new sessions and
-   * calls are refused with 30. Default: half the V8 heap limit.
-   */
-  maxSessionMemory?: number;
-  /** ms to complete a handshake (and a WebSocket upgrade). Default 3000, as the reference. */
-  handshakeTimeout?: number;
-  /** ms between heartbeat checks; 0 disables. Default 15000. */
-  heartbeatInterval?: number;
-  /** Largest message accepted, bytes. Default 1 MiB. */
-  maxMessageSize?: number;
-  /** Unsent bytes past which a client that does not read is dropped. Default 16 MiB. */
-  maxUnsentBytes?: number;
-  /** Messages queued while an asynchronous handshake runs. Default 1000. */
-  maxPendingMessages?: number;
-  /** …and their total size in bytes. Default 4 MiB. */
-  maxPendingBytes?: number;
-  /** ms `close()` lets connections close gracefully before dropping them. Default 1000. */
-  closeGrace?: number;
-  /** ms `close()` waits for calls in flight to finish. Default 10,000. */
-  drainTimeout?: number;
-  store?: SessionStore<ServerSession>;
-  logger?: Logger;
-}
-
-/** What a refusal was for: an admission limit, or the memory budget. */
-export type Refusal = LimitNameValue | 'memory';
-
-export interface ServerEvents {
-  [event: string]: unknown[];
-  session: [session: ServerSession];
-  resume: [session: ServerSession, replayed: number];
-  detach: [session: ServerSession];
-  end: [session: ServerSession, reason: SessionLossReasonValue];
-  event: [session: ServerSession, iface: string, name: string, args: unknown[]];
-  /** A handshake or call was refused by a limit (error 31) or the memory budget (error 30). */
-  refused: [refusal: Refusal, remoteAddress: string];
-  error: [error: unknown];
-}
-
-/** What `server.stats()` reports. */
-export interface ServerStats {
-  sessions: number;
-  /** Of which detached, held for a restore. */
-  held: number;
-  connections: number;
-  /** Bytes charged to the budget, and the budget. */
-  memory: { used: number; limit: number };
-  /** Refusals since start, by limit (`memory` for the budget). */
-  refusals: Record<string, number>;
-  /** Sessions evicted since start to stay within the budget. */
-  evicted: number;
-}
-
-export const consoleLogger: Logger = {
-  info: (message) => console.log(message),
-  warn: (message) => console.warn(message),
-  error: (message, error) => console.error(message, error ?? ''),
-};
-
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+export type { Authenticate, AuthenticationRequest, Logger, Refusal, ServerEvents, ServerOptions, ServerStats };
+export { consoleLogger, silentLogger } from './options';
 
 const refusalWording: Record<RestoreRefusal, string> = {
   proof: 'no valid proof of its key',
@@ -415,18 +343,5 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     return new RemoteError(ErrorCode.SERVER_BUSY);
   }
 }
-
-/**
- * What to tell a reference client we received. It fails every pending call
- * up to that number as lost (ERR_CALLBACK_LOST) and resends what follows.
- * So report just below its oldest call still unanswered (running here, or
- * answered by a reply it may not have): it keeps waiting for those, resends
- * them — they are dropped here as duplicates — and gets the buffered reply.
- */
-const legacyReceived = (session: ServerSession, received: number): number => {
-  const { state } = session.peer;
-  const oldest = session.peer.oldestUnansweredCall(received);
-  return oldest === undefined ? state.received : Math.min(state.received, oldest - 1);
-};
 
 export { Application, LimitName, type ApplicationDefinition };

@@ -11,7 +11,7 @@ import type { Channels } from './channels';
 import { BUILTIN_INTERFACE } from './loader/compile';
 import type { SessionRegistry } from './registry';
 import type { ServerSession, ServerSessionHooks } from './session';
-import type { Logger, Refusal } from './server';
+import type { Logger, Refusal } from './options';
 
 /** What the authentication hook is asked. */
 export interface AuthenticationRequest {
