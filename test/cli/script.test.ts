@@ -108,6 +108,9 @@ describe('tjstp connect, script mode', () => {
     assert.equal(session.ok.state, 'ready');
     assert.match(String(session.ok.id), /^.{4}…$/);
     assert.deepEqual([session.ok.lastSeq, session.ok.received], [2, 2]);
+    assert.equal(session.ok.bound, true, 'a tjstp session proves its key');
+    assert.equal(session.ok.user, null);
+    assert.doesNotMatch(run.stdout, /[0-9a-f]{64}/, 'the key is never shown');
     assert.match(run.stderr, /dropped the connection on purpose/);
     assert.match(run.stderr, /resumed session .{4}… after [\d.]+ m?s offline: replayed 0 by us, 0 by the server/);
   });

@@ -43,6 +43,10 @@ export interface SessionView {
   acked: number;
   outbox: number;
   legacyServer: boolean;
+  /** The session has a key its restores prove (a leaked id alone restores nothing). */
+  bound: boolean;
+  /** Who the server says is logged in; absent when it did not say. */
+  user?: string | null;
   /** ms connected (state ready) or offline (any other state). */
   since: number;
   eventsReceived: number;
@@ -133,6 +137,8 @@ export class SessionStatus {
       acked: ticket?.acked ?? 0,
       outbox: ticket?.outbox.length ?? 0,
       legacyServer: ticket?.legacy ?? false,
+      bound: ticket?.key !== undefined,
+      ...(ticket?.user !== undefined && { user: ticket.user }),
       since: Date.now() - (this.#offlineSince ?? this.#since),
       eventsReceived: this.#events,
       resumes: this.#resumes,
@@ -206,7 +212,8 @@ export const formatSessionView = (view: SessionView, options: PrintOptions): str
   const label = (text: string): string => paint(options, 'dim', text.padEnd(10));
   const stateTone = view.state === 'ready' ? 'green' : view.state === 'closed' ? 'red' : 'yellow';
   const lines = [
-    `${label('session')}${view.id ?? '(none yet)'}  ${view.app} at ${view.url}${view.legacyServer ? ' (reference server)' : ''}`,
+    `${label('session')}${view.id ?? '(none yet)'}  ${view.app} at ${view.url}${view.legacyServer ? ' (reference server)' : ''}` +
+      `${view.bound ? ', restores prove its key' : ''}${view.user ? `, logged in as ${view.user}` : ''}`,
     `${label('state')}${paint(options, stateTone, STATE_WORDS[view.state])} for ${formatDuration(view.since)}`,
     `${label('sent')}${view.lastSeq} messages, ${view.acked} acknowledged, ${view.outbox} in the outbox`,
     `${label('received')}${view.received} messages, ${view.eventsReceived} of them events`,
