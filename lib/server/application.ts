@@ -154,7 +154,7 @@ export class Application {
 
   /** Method names of an interface, for `inspect`. */
   methods(iface: string): readonly string[] | undefined {
-    if (iface === BUILTIN_INTERFACE) return Object.keys(builtins);
+    if (iface === BUILTIN_INTERFACE) return [...builtins.keys()];
     const table = this.#compiled.api.get(iface);
     return table ? [...table.keys()] : undefined;
   }
@@ -166,13 +166,12 @@ export class Application {
   /** Every interface's methods with their contracts, or one interface's. */
   describe(iface?: string): Record<string, Record<string, MethodDescription>> {
     const names = iface === undefined ? this.interfaces() : [iface];
-    const result: Record<string, Record<string, MethodDescription>> = {};
-    for (const name of names) {
+    // fromEntries defines own properties: an interface named `__proto__` stays one.
+    return Object.fromEntries(names.map((name) => {
       const table = this.#compiled.api.get(name);
       if (!table) throw new RemoteError(ErrorCode.INTERFACE_NOT_FOUND);
-      result[name] = Object.fromEntries([...table].map(([method, procedure]) => [method, procedure.description]));
-    }
-    return result;
+      return [name, Object.fromEntries([...table].map(([method, procedure]) => [method, procedure.description]))];
+    }));
   }
 
   /**
@@ -303,27 +302,33 @@ export class Application {
   }
 
   #builtin(method: string, args: unknown[]): unknown[] {
-    const run = builtins[method];
+    const run = builtins.get(method);
     if (!run) throw new RemoteError(ErrorCode.METHOD_NOT_FOUND);
     return [run(this, args)];
   }
 }
 
-/** `$tjstp`: what a client needs to build a proxy, a REPL to complete and show signatures. */
-const builtins: Readonly<Record<string, (app: Application, args: unknown[]) => unknown>> = {
-  interfaces: (app, args) => {
+type Builtin = (app: Application, args: unknown[]) => unknown;
+
+/**
+ * `$tjstp`: what a client needs to build a proxy, a REPL to complete and show
+ * signatures. A Map, as every table a name from the wire is looked up in:
+ * on a plain object `$tjstp.constructor` or `$tjstp.toString` would answer.
+ */
+const builtins: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
+  ['interfaces', (app, args) => {
     if (args.length > 0) throw new RemoteError(ErrorCode.INVALID_SIGNATURE, 'Too many arguments: expected at most 0');
     return app.interfaces();
-  },
-  describe: (app, args) => {
+  }],
+  ['describe', (app, args) => {
     const [iface] = args;
     if (args.length > 1) throw new RemoteError(ErrorCode.INVALID_SIGNATURE, `Too many arguments: expected at most 1, got ${args.length}`);
     if (iface !== undefined && iface !== null && typeof iface !== 'string') {
       throw new RemoteError(ErrorCode.INVALID_SIGNATURE, 'Invalid argument 1 (iface): must be string');
     }
     return app.describe(iface ?? undefined);
-  },
-};
+  }],
+]);
 
 /** Applications by name and version; resolves the handshake's request. */
 export class ApplicationRegistry {
