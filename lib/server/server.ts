@@ -299,7 +299,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
         remoteAddress: connection.transport.remoteAddress,
       });
     } catch (error) {
-      if (error instanceof RemoteError) throw error;
+      if (RemoteError.is(error)) throw RemoteError.from(error);
       // A broken hook must be visible to operators, not only to the client.
       this.logger.error(`authentication hook failed (${connection.transport.remoteAddress})`, error);
       throw new RemoteError(ErrorCode.AUTH_FAILED);

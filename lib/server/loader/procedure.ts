@@ -108,7 +108,7 @@ const withTimeout = (promise: Promise<unknown>, ms: number, options: ProcedureOp
     (error: unknown) => {
       clearTimeout(timer);
       // Answered already with 24: a late failure has no reply to ride on, so log it.
-      if (timedOut && !(error instanceof RemoteError)) {
+      if (timedOut && !RemoteError.is(error)) {
         options.report(new Error(`${options.label} failed after its timeout`, { cause: error }));
       }
       throw error;
