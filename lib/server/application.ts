@@ -9,6 +9,8 @@
  */
 import semver from 'semver';
 import { ErrorCode, RemoteError } from '../protocol/errors';
+import { ApplicationFailure } from './failure';
+import { FailureLog } from './failure-log';
 import { BUILTIN_INTERFACE, compileApplication, type CompiledApplication } from './loader/compile';
 import type { JsonSchema } from './loader/schema';
 import type { Logger } from './server';
@@ -112,13 +114,20 @@ export interface ApplicationDefinition {
 export interface ApplicationHost {
   broadcast(app: string, iface: string, name: string, args: readonly unknown[]): number;
   readonly logger: Logger;
+  /**
+   * Counts failures, so that repeated ones are summarised rather than each
+   * logged (the server's, per its `failureLog` option). Without a host that
+   * has one, the application counts its own with the default limits.
+   */
+  readonly failures?: FailureLog;
 }
 
 export interface ApplicationOptions {
   /**
    * Failures no reply reports: event handlers that throw, calls failing or
    * timing out after their timeout answered. Default: the host's logger
-   * once started, else `console.error`.
+   * once started, else `console.error`. Failures of one method or handler
+   * past the failure log's burst are not passed on, only summarised.
    */
   onError?(error: Error): void;
 }
@@ -131,6 +140,8 @@ export class Application {
   /** Contexts with `config`, one per session context, made on first use. */
   #contexts = new WeakMap<SessionContext, MethodContext>();
   #host: ApplicationHost | undefined;
+  /** Counts failures while no host does. */
+  #ownFailures: FailureLog | undefined;
   #started = false;
 
   constructor(definition: ApplicationDefinition, options: ApplicationOptions = {}) {
@@ -177,7 +188,8 @@ export class Application {
   /**
    * Runs a method. Resolves to the results array (`[value]`, or `[]` for
    * undefined); rejects with a RemoteError for unknown names, refused access
-   * or invalid arguments, or with whatever the method threw.
+   * or invalid arguments, with the RemoteError the method threw, or with an
+   * {@link ApplicationFailure} naming the method (its `cause`: what it threw).
    */
   invoke(context: SessionContext, iface: string, method: string, args: unknown[]): unknown[] | Promise<unknown[]> {
     if (iface === BUILTIN_INTERFACE) return this.#builtin(method, args);
@@ -196,7 +208,7 @@ export class Application {
     const handler = this.#compiled.events.get(iface)?.get(name);
     if (!handler) return false;
     const fail = (error: unknown): void =>
-      this.#report(new Error(`${this.#label} event ${iface}.${name} failed`, { cause: error }));
+      this.#report(new ApplicationFailure(`${this.#label} event ${iface}.${name}`, 'failed', { cause: error }));
     try {
       const result = (handler as (context: MethodContext, ...args: unknown[]) => unknown)(this.#context(context), ...args);
       if (result instanceof Promise) result.catch(fail);
@@ -252,6 +264,7 @@ export class Application {
 
   #report(error: Error): void {
     try {
+      if (error instanceof ApplicationFailure && !this.#failures.admit(error.source, error.cause ?? error)) return;
       if (this.#onError) this.#onError(error);
       else if (this.#host) this.#host.logger.error(error.message, error);
       else console.error(error);
@@ -259,6 +272,13 @@ export class Application {
       // A failing logger must not turn one failure into an unhandled rejection.
       console.error(error, failure);
     }
+  }
+
+  get #failures(): FailureLog {
+    return this.#host?.failures ?? (this.#ownFailures ??= new FailureLog({}, (line) => {
+      if (this.#onError) this.#onError(new Error(line));
+      else (this.#host?.logger ?? console).error(line);
+    }));
   }
 
   #context(base: SessionContext): MethodContext {

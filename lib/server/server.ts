@@ -18,6 +18,7 @@ import { TypedEmitter } from '../util/emitter';
 import { Application, ApplicationRegistry, type ApplicationDefinition } from './application';
 import { prepareEvent } from '../session/peer';
 import { Channels } from './channels';
+import { FailureLog, logCallFailure, type FailureLogOptions } from './failure-log';
 import { ServerConnection, type ConnectionHost } from './connection';
 import {
   readRestoreRequest,
@@ -81,6 +82,8 @@ export interface ServerOptions {
   drainTimeout?: number;
   store?: SessionStore<ServerSession>;
   logger?: Logger;
+  /** How many failures of one method or event handler are logged in full. Default `{ burst: 5, interval: 60_000, maxSources: 1000 }`. */
+  failureLog?: FailureLogOptions;
 }
 
 export interface ServerEvents {
@@ -116,6 +119,8 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   readonly closeGrace: number;
   readonly drainTimeout: number;
   readonly logger: Logger;
+  /** Counts failures of application code; repeated ones are summarised, not each logged. */
+  readonly failures: FailureLog;
   readonly #authenticate: Authenticate | undefined;
   readonly #connections = new Set<ServerConnection>();
   readonly #listeners: Listener[] = [];
@@ -136,6 +141,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     this.closeGrace = options.closeGrace ?? 1000;
     this.drainTimeout = options.drainTimeout ?? 10_000;
     this.logger = options.logger ?? consoleLogger;
+    this.failures = new FailureLog(options.failureLog, (line) => this.logger.error(line));
     this.#authenticate = options.authenticate;
     this.#hooks = {
       invoke: (session, iface, method, args) => {
@@ -148,7 +154,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
         this.emit('event', session, iface, name, args);
       },
       overflow: (session) => this.endSession(session, SessionLossReason.OVERFLOW),
-      error: (session, error) => this.logger.error(`${session.label}: method failed`, error),
+      error: (session, error) => logCallFailure(this.failures, this.logger, session, error),
       broadcast: (session, iface, name, args) => this.broadcast(session.app.name, iface, name, args),
       join: (session, channel) => this.channels.join(session, channel),
       leave: (session, channel) => this.channels.leave(session, channel),
@@ -219,6 +225,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     // Peers that did not finish a graceful close in time are dropped.
     for (const transport of transports) transport.destroy();
     await closing;
+    this.failures.close();
   }
 
   /** Resolves once no method is running (or the drain timeout passed). */
