@@ -167,6 +167,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     const opened = await openListeners(options, {
       maxMessageSize: this.maxMessageSize,
       maxUnsentBytes: this.maxUnsentBytes,
+      handshakeTimeout: this.handshakeTimeout,
       onTransport: (transport) => this.accept(transport),
     });
     this.#listeners.push(...opened);
