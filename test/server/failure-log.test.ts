@@ -39,7 +39,7 @@ describe('failure log', () => {
   it('logs 1,000 failing calls in a bounded number of lines, with summaries that count the rest', async () => {
     const logger = recordingLogger();
     const burst = 3;
-    const interval = 300;
+    const interval = 1000;
     const server = new Server({ applications: [createTestApp().definition], logger, failureLog: { burst, interval } });
     const [tcp] = await server.listen({ tcp: 0 });
     const client = await connect(tcp?.url as string, { app: 'testApp', reconnect: fastReconnect });
@@ -58,15 +58,15 @@ describe('failure log', () => {
       const full = (source: string): Line[] => logger.lines.filter(({ message }) => message.includes(`${source} failed`));
       const sources = ['testApp@1.0.0 fail.throws', 'testApp@1.0.0 fail.rejects'];
       // Every failure is either logged in full or counted in a summary, once the interval ends.
-      await waitFor(() => sources.every((source) => full(source).length + (summarised(logger.lines).get(source) ?? 0) === 500), 3000, 'the summaries');
+      await waitFor(() => sources.every((source) => full(source).length + (summarised(logger.lines).get(source) ?? 0) === 500), 5000, 'the summaries');
+      // Each interval the calls spanned, each source: a burst and a summary line at most.
       const windows = Math.ceil(elapsed / interval) + 2;
       assert.ok(logger.lines.length <= sources.length * windows * (burst + 1), `${logger.lines.length} lines for ${windows} intervals`);
-      assert.ok(logger.lines.length < 100, `${logger.lines.length} lines`);
       const [first] = full('testApp@1.0.0 fail.throws');
       assert.match(first?.message ?? '', /^s:\S+: testApp@1\.0\.0 fail\.throws failed: Error: boom$/);
       assert.ok(first?.error instanceof Error && first.error.message === 'boom', 'what was thrown is logged, with its stack');
       const line = logger.lines.find(({ message }) => summary.test(message));
-      assert.match(line?.message ?? '', /of testApp@1\.0\.0 fail\.(throws|rejects) in the last 300 ms; last: Error: (async )?boom$/);
+      assert.match(line?.message ?? '', /of testApp@1\.0\.0 fail\.(throws|rejects) in the last 1 s; last: Error: (async )?boom$/);
     } finally {
       client.close();
       await server.close();
@@ -79,21 +79,25 @@ describe('failure log', () => {
       'chat/events/rooms/broken.js': "module.exports = () => { throw new TypeError('handler broke'); };\n",
     });
     const logger = recordingLogger();
-    const served = await serve(root, { server: { logger, failureLog: { burst: 2, interval: 200 } } });
+    const burst = 2;
+    const interval = 1000;
+    const served = await serve(root, { server: { logger, failureLog: { burst, interval } } });
     try {
       await served.loaded.start(served.server);
       const client = await served.connect({ app: 'chat' });
+      const started = Date.now();
       for (let i = 0; i < 200; i++) client.sendEvent('rooms', 'broken', i);
       assert.equal(await client.call('rooms', 'ping'), 'pong', 'events before the call were handled');
+      const windows = Math.ceil((Date.now() - started) / interval) + 2;
       const source = 'chat@1.0.0 event rooms.broken';
-      await waitFor(() => served.errors.length + (summarised(logger.lines).get(source) ?? 0) === 200, 3000, 'every failure logged or counted');
-      assert.ok(served.errors.length >= 2 && served.errors.length <= 2 * 4, `${served.errors.length} logged in full`);
+      await waitFor(() => served.errors.length + (summarised(logger.lines).get(source) ?? 0) === 200, 5000, 'every failure logged or counted');
+      assert.ok(served.errors.length >= burst && served.errors.length <= burst * windows, `${served.errors.length} logged in full`);
       const [failure] = served.errors;
       assert.ok(failure instanceof ApplicationFailure);
       assert.equal(failure.message, 'chat@1.0.0 event rooms.broken failed: TypeError: handler broke');
       assert.equal(failure.source, source);
       assert.ok(failure.cause instanceof TypeError && failure.cause.message === 'handler broke', 'the cause is kept');
-      assert.match(logger.lines.find(({ message }) => summary.test(message))?.message ?? '', /of chat@1\.0\.0 event rooms\.broken in the last 200 ms; last: TypeError: handler broke$/);
+      assert.match(logger.lines.find(({ message }) => summary.test(message))?.message ?? '', /of chat@1\.0\.0 event rooms\.broken in the last 1 s; last: TypeError: handler broke$/);
     } finally {
       await served.close();
     }

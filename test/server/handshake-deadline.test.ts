@@ -87,7 +87,8 @@ describe('deadlines before the JSTP handshake', () => {
       await waitFor(() => stalled.every((s) => s.closedAfter !== undefined), 3000, 'every stalled connection to be closed');
       for (const s of stalled) {
         const after = s.closedAfter as number;
-        assert.ok(after >= TIMEOUT - 50 && after < 2000, `${s.what}: closed after ${after} ms`);
+        // Not at once (it was the deadline), and long before Node's own limits (60 s, 120 s).
+        assert.ok(after >= TIMEOUT / 2 && after < 2000, `${s.what}: closed after ${after} ms`);
       }
       // Well past the deadline, the completed connections are still there.
       await delay(3 * TIMEOUT);
