@@ -308,8 +308,8 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       });
     } catch (error) {
       if (RemoteError.is(error)) throw RemoteError.from(error);
-      // A broken hook must be visible to operators, not only to the client.
-      this.logger.error(`authentication hook failed (${connection.transport.remoteAddress})`, error);
+      // A broken hook must be visible to operators, not only to the client; a client retrying it, not fill the log.
+      if (this.failures.admit('authentication hook', error)) this.logger.error(`authentication hook failed (${connection.transport.remoteAddress})`, error);
       throw new RemoteError(ErrorCode.AUTH_FAILED);
     }
     if (typeof user !== 'string' || user.length === 0) throw new RemoteError(ErrorCode.AUTH_FAILED);

@@ -103,6 +103,28 @@ describe('failure log', () => {
     }
   });
 
+  it('summarises a login hook that fails again and again', async () => {
+    const logger = recordingLogger();
+    const server = new Server({
+      applications: [createTestApp().definition],
+      logger,
+      failureLog: { burst: 2, interval: 60_000 },
+      authenticate: () => {
+        throw new Error('directory down');
+      },
+    });
+    const [tcp] = await server.listen({ tcp: 0 });
+    try {
+      for (let i = 0; i < 30; i++) {
+        await assert.rejects(connect(tcp?.url as string, { app: 'testApp', login: { user: 'a', password: 'b' }, reconnect: false }), /Authentication failed/);
+      }
+      assert.equal(logger.lines.filter(({ message }) => message.startsWith('authentication hook failed')).length, 2);
+    } finally {
+      await server.close();
+    }
+    assert.deepEqual(logger.lines.slice(2).map(({ message }) => message), ['28 more failures of authentication hook in the last 60 s; last: Error: directory down'], 'summarised on close');
+  });
+
   it('limits an application that no server started with the default burst', () => {
     const reported: Error[] = [];
     const app = new Application(
