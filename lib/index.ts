@@ -44,6 +44,8 @@ export {
   type WatchReport,
 } from './server/loader/index';
 export { Channels } from './server/channels';
+export { ApplicationFailure } from './server/failure';
+export { FailureLog, defaultFailureLog, type FailureLogOptions } from './server/failure-log';
 export type { Listener, ListenOptions, SecureListenOptions } from './server/listeners';
 export { ServerSession, defaultSessionLimits, type SessionLimits } from './server/session';
 export { MemorySessionStore, type SessionStore, type ServerSessionRecord } from './server/session-store';

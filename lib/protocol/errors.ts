@@ -12,7 +12,7 @@ export const ErrorCode = {
   CALLBACK_LOST: -1,
   /** Local only: the transport closed before the handshake reply arrived. */
   NO_HANDSHAKE_RESPONSE: -2,
-  /** Generic application error (string or plain value thrown). */
+  /** Generic application error (`throw new RemoteError(1, message)`). */
   GENERIC: 1,
   APP_NOT_FOUND: 10,
   /** Authentication failed, or the session to restore is unknown/expired. */
@@ -135,9 +135,6 @@ export const isSessionLossReason = (
 ): value is SessionLossReasonValue =>
   typeof value === 'string' && reasons.has(value);
 
-/** The brand of a RemoteError, the same in every copy of tjstp. */
-const REMOTE_ERROR = Symbol.for('tjstp.RemoteError');
-
 /** Base class of every error tjstp raises. */
 export class TjstpError extends Error {
   /** Numeric code (see {@link ErrorCode}). */
@@ -148,6 +145,16 @@ export class TjstpError extends Error {
     this.code = code;
     this.name = new.target.name;
   }
+}
+
+/** The brand of a RemoteError, shared by every copy of tjstp in a process. */
+const REMOTE_ERROR: unique symbol = Symbol.for('tjstp.RemoteError');
+
+/** What {@link RemoteError.is} recognises: a RemoteError of this or another copy of tjstp. */
+export interface RemoteErrorLike {
+  readonly code: number;
+  readonly message?: unknown;
+  readonly info?: unknown;
 }
 
 /**
@@ -163,17 +170,32 @@ export class RemoteError extends TjstpError {
     this.info = info;
   }
 
-  /**
-   * Whether `value` is a RemoteError, also one made by another copy of
-   * tjstp (an application that imports its own): it carries the brand
-   * `Symbol.for('tjstp.RemoteError')`.
-   */
-  static is(value: unknown): value is RemoteError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[REMOTE_ERROR] === true;
-  }
-
+  /** On the prototype: what {@link RemoteError.is} looks for. */
   get [REMOTE_ERROR](): true {
     return true;
+  }
+
+  /**
+   * Whether `value` is a RemoteError: branded `Symbol.for('tjstp.RemoteError')`
+   * and with an integer code. Not `instanceof`, which fails for one thrown by
+   * application code that bundles its own copy of tjstp.
+   */
+  static is(value: unknown): value is RemoteErrorLike {
+    try {
+      return typeof value === 'object' && value !== null &&
+        (value as { [REMOTE_ERROR]?: unknown })[REMOTE_ERROR] === true &&
+        Number.isSafeInteger((value as { code?: unknown }).code);
+    } catch {
+      // A hostile proxy is not a RemoteError.
+      return false;
+    }
+  }
+
+  /** This copy's RemoteError for one of any copy: the same object when it already is one. */
+  static from(value: RemoteErrorLike): RemoteError {
+    if (value instanceof RemoteError) return value;
+    const { message, info } = value;
+    return new RemoteError(value.code, typeof message === 'string' ? message : undefined, Array.isArray(info) ? info : []);
   }
 
   /** The wire form. Standard codes travel without their default message. */
@@ -215,11 +237,18 @@ export class SessionLostError extends TjstpError {
   }
 }
 
-/** Converts anything an application method threw into its wire form. */
+/**
+ * Converts anything an application method threw into its wire form: a
+ * RemoteError's own (of any copy of tjstp); anything else, a string or a
+ * number too, is `[16]`, so no internal detail reaches the peer (the caller
+ * logs it).
+ */
 export const toWireError = (error: unknown): unknown[] => {
-  if (error instanceof RemoteError) return error.toJstp();
-  if (typeof error === 'number') return [error];
-  if (typeof error === 'string') return [ErrorCode.GENERIC, error];
+  try {
+    if (RemoteError.is(error)) return RemoteError.from(error).toJstp();
+  } catch {
+    // Its fields threw when read: no wire form but the internal error.
+  }
   return [ErrorCode.INTERNAL_API_ERROR];
 };
 

@@ -9,9 +9,11 @@
  */
 import semver from 'semver';
 import { ErrorCode, RemoteError } from '../protocol/errors';
+import { ApplicationFailure } from './failure';
+import { FailureLog } from './failure-log';
 import { BUILTIN_INTERFACE, compileApplication, type CompiledApplication } from './loader/compile';
 import type { JsonSchema } from './loader/schema';
-import type { Logger } from './server';
+import type { Logger } from './options';
 
 export type { JsonSchema };
 
@@ -123,13 +125,20 @@ export interface ApplicationDefinition {
 export interface ApplicationHost {
   broadcast(app: string, iface: string, name: string, args: readonly unknown[]): number;
   readonly logger: Logger;
+  /**
+   * Counts failures, so that repeated ones are summarised rather than each
+   * logged (the server's, per its `failureLog` option). Without a host that
+   * has one, the application counts its own with the default limits.
+   */
+  readonly failures?: FailureLog;
 }
 
 export interface ApplicationOptions {
   /**
    * Failures no reply reports: event handlers that throw, calls failing or
    * timing out after their timeout answered. Default: the host's logger
-   * once started, else `console.error`.
+   * once started, else `console.error`. Failures of one method or handler
+   * past the failure log's burst are not passed on, only summarised.
    */
   onError?(error: Error): void;
 }
@@ -142,6 +151,8 @@ export class Application {
   /** Contexts with `config`, one per session context, made on first use. */
   #contexts = new WeakMap<SessionContext, MethodContext>();
   #host: ApplicationHost | undefined;
+  /** Counts failures while no host does. */
+  #ownFailures: FailureLog | undefined;
   #started = false;
 
   constructor(definition: ApplicationDefinition, options: ApplicationOptions = {}) {
@@ -165,7 +176,7 @@ export class Application {
 
   /** Method names of an interface, for `inspect`. */
   methods(iface: string): readonly string[] | undefined {
-    if (iface === BUILTIN_INTERFACE) return Object.keys(builtins);
+    if (iface === BUILTIN_INTERFACE) return [...builtins.keys()];
     const table = this.#compiled.api.get(iface);
     return table ? [...table.keys()] : undefined;
   }
@@ -177,19 +188,19 @@ export class Application {
   /** Every interface's methods with their contracts, or one interface's. */
   describe(iface?: string): Record<string, Record<string, MethodDescription>> {
     const names = iface === undefined ? this.interfaces() : [iface];
-    const result: Record<string, Record<string, MethodDescription>> = {};
-    for (const name of names) {
+    // fromEntries defines own properties: an interface named `__proto__` stays one.
+    return Object.fromEntries(names.map((name) => {
       const table = this.#compiled.api.get(name);
       if (!table) throw new RemoteError(ErrorCode.INTERFACE_NOT_FOUND);
-      result[name] = Object.fromEntries([...table].map(([method, procedure]) => [method, procedure.description]));
-    }
-    return result;
+      return [name, Object.fromEntries([...table].map(([method, procedure]) => [method, procedure.description]))];
+    }));
   }
 
   /**
    * Runs a method. Resolves to the results array (`[value]`, or `[]` for
    * undefined); rejects with a RemoteError for unknown names, refused access
-   * or invalid arguments, or with whatever the method threw.
+   * or invalid arguments, with the RemoteError the method threw, or with an
+   * {@link ApplicationFailure} naming the method (its `cause`: what it threw).
    */
   invoke(context: SessionContext, iface: string, method: string, args: unknown[]): unknown[] | Promise<unknown[]> {
     if (iface === BUILTIN_INTERFACE) return this.#builtin(method, args);
@@ -208,7 +219,7 @@ export class Application {
     const handler = this.#compiled.events.get(iface)?.get(name);
     if (!handler) return false;
     const fail = (error: unknown): void =>
-      this.#report(new Error(`${this.#label} event ${iface}.${name} failed`, { cause: error }));
+      this.#report(new ApplicationFailure(`${this.#label} event ${iface}.${name}`, 'failed', { cause: error }));
     try {
       const result = (handler as (context: MethodContext, ...args: unknown[]) => unknown)(this.#context(context), ...args);
       if (result instanceof Promise) result.catch(fail);
@@ -264,6 +275,7 @@ export class Application {
 
   #report(error: Error): void {
     try {
+      if (error instanceof ApplicationFailure && !this.#failures.admit(error.source, error.cause ?? error)) return;
       if (this.#onError) this.#onError(error);
       else if (this.#host) this.#host.logger.error(error.message, error);
       else console.error(error);
@@ -271,6 +283,13 @@ export class Application {
       // A failing logger must not turn one failure into an unhandled rejection.
       console.error(error, failure);
     }
+  }
+
+  get #failures(): FailureLog {
+    return this.#host?.failures ?? (this.#ownFailures ??= new FailureLog({}, (line) => {
+      if (this.#onError) this.#onError(new Error(line));
+      else (this.#host?.logger ?? console).error(line);
+    }));
   }
 
   #context(base: SessionContext): MethodContext {
@@ -314,27 +333,33 @@ export class Application {
   }
 
   #builtin(method: string, args: unknown[]): unknown[] {
-    const run = builtins[method];
+    const run = builtins.get(method);
     if (!run) throw new RemoteError(ErrorCode.METHOD_NOT_FOUND);
     return [run(this, args)];
   }
 }
 
-/** `$tjstp`: what a client needs to build a proxy, a REPL to complete and show signatures. */
-const builtins: Readonly<Record<string, (app: Application, args: unknown[]) => unknown>> = {
-  interfaces: (app, args) => {
+type Builtin = (app: Application, args: unknown[]) => unknown;
+
+/**
+ * `$tjstp`: what a client needs to build a proxy, a REPL to complete and show
+ * signatures. A Map, as every table a name from the wire is looked up in:
+ * on a plain object `$tjstp.constructor` or `$tjstp.toString` would answer.
+ */
+const builtins: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
+  ['interfaces', (app, args) => {
     if (args.length > 0) throw new RemoteError(ErrorCode.INVALID_SIGNATURE, 'Too many arguments: expected at most 0');
     return app.interfaces();
-  },
-  describe: (app, args) => {
+  }],
+  ['describe', (app, args) => {
     const [iface] = args;
     if (args.length > 1) throw new RemoteError(ErrorCode.INVALID_SIGNATURE, `Too many arguments: expected at most 1, got ${args.length}`);
     if (iface !== undefined && iface !== null && typeof iface !== 'string') {
       throw new RemoteError(ErrorCode.INVALID_SIGNATURE, 'Invalid argument 1 (iface): must be string');
     }
     return app.describe(iface ?? undefined);
-  },
-};
+  }],
+]);
 
 /** Applications by name and version; resolves the handshake's request. */
 export class ApplicationRegistry {

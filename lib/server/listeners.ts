@@ -6,13 +6,17 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import type tls from 'node:tls';
+import { dropFailedTlsHandshakes } from '../transport/handshake-deadline';
 import { createSocketServer } from '../transport/socket';
 import type { Transport, TransportKind } from '../transport/transport';
 import { createWebSocketServer } from '../transport/websocket-server';
 
 export interface SecureListenOptions {
   port: number;
-  /** PEM certificate, key and anything else `tls.createServer` takes. */
+  /**
+   * PEM certificate, key and anything else `tls.createServer` takes. Its
+   * `handshakeTimeout` defaults to the server's (Node's own is 120 s).
+   */
   tls: tls.TlsOptions;
 }
 
@@ -55,6 +59,11 @@ export interface Listener {
 interface ListenerContext {
   maxMessageSize: number;
   maxUnsentBytes: number;
+  /**
+   * ms for what comes before the JSTP handshake: a TLS handshake, a
+   * WebSocket upgrade. A connection still in one by then is destroyed.
+   */
+  handshakeTimeout: number;
   onTransport(transport: Transport): void;
 }
 
@@ -86,8 +95,9 @@ export const openListeners = async (options: ListenOptions, context: ListenerCon
   const host = options.host ?? '127.0.0.1';
   const backlog = options.backlog ?? DEFAULT_BACKLOG;
   if (!Number.isInteger(backlog) || backlog < 1) throw new RangeError(`backlog must be a positive integer, got ${backlog}`);
-  const { maxMessageSize, maxUnsentBytes, onTransport } = context;
+  const { maxMessageSize, maxUnsentBytes, handshakeTimeout, onTransport } = context;
   const batching = options.webSocketBatching ?? true;
+  const secure = (given: tls.TlsOptions): tls.TlsOptions => ({ handshakeTimeout, ...given });
   const opened: Listener[] = [];
   const open = async (server: net.Server, kind: TransportKind, port: number | string): Promise<void> => {
     // Errors after listen (e.g. EMFILE on accept) must not crash the process.
@@ -99,19 +109,22 @@ export const openListeners = async (options: ListenOptions, context: ListenerCon
       await open(createSocketServer({ kind: 'tcp', maxMessageSize, maxUnsentBytes, onTransport }), 'tcp', options.tcp);
     }
     if (options.tls !== undefined) {
-      const server = createSocketServer({ kind: 'tls', tls: options.tls.tls, maxMessageSize, maxUnsentBytes, onTransport });
+      const server = createSocketServer({ kind: 'tls', tls: secure(options.tls.tls), maxMessageSize, maxUnsentBytes, onTransport });
+      dropFailedTlsHandshakes(server as tls.Server);
       await open(server, 'tls', options.tls.port);
     }
     if (options.ipc !== undefined) {
       await open(createSocketServer({ kind: 'ipc', maxMessageSize, maxUnsentBytes, onTransport }), 'ipc', options.ipc);
     }
+    const webSocket = { maxMessageSize, maxUnsentBytes, batching, upgradeTimeout: handshakeTimeout, onTransport };
     if (options.ws !== undefined) {
-      const { server } = createWebSocketServer({ server: http.createServer(), maxMessageSize, maxUnsentBytes, batching, onTransport });
+      const { server } = createWebSocketServer({ server: http.createServer(), ...webSocket });
       await open(server, 'ws', options.ws);
     }
     if (options.wss !== undefined) {
-      const secure = https.createServer(options.wss.tls);
-      const { server } = createWebSocketServer({ server: secure, maxMessageSize, maxUnsentBytes, batching, onTransport });
+      const tlsServer = https.createServer(secure(options.wss.tls));
+      dropFailedTlsHandshakes(tlsServer);
+      const { server } = createWebSocketServer({ server: tlsServer, ...webSocket });
       await open(server, 'wss', options.wss.port);
     }
   } catch (error) {

@@ -3,6 +3,7 @@
  * of `Server` reads, apart from how it works.
  */
 import type { AdmissionLimits } from './admission';
+import type { FailureLogOptions } from './failure-log';
 import type { Application, ApplicationDefinition } from './application';
 import type { LimitNameValue, SessionLossReasonValue } from '../protocol/errors';
 import type { RestoreOptions } from './restore';
@@ -45,6 +46,8 @@ export interface ServerOptions extends Partial<AdmissionLimits>, Partial<Restore
   drainTimeout?: number;
   store?: SessionStore<ServerSession>;
   logger?: Logger;
+  /** How many failures of one method or event handler are logged in full. Default `{ burst: 5, interval: 60_000, maxSources: 1000 }`. */
+  failureLog?: FailureLogOptions;
 }
 
 /** What a refusal was for: an admission limit, or the memory budget. */

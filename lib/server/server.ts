@@ -26,6 +26,7 @@ import { Application, ApplicationRegistry, type ApplicationDefinition } from './
 import { newSessionSecret } from './binding';
 import { prepareEvent } from '../session/peer';
 import { Channels } from './channels';
+import { FailureLog } from './failure-log';
 import { ServerConnection, type ConnectionHost } from './connection';
 import { legacyReceived, welcomeExtension } from './handshake';
 import { openListeners, type Listener, type ListenOptions } from './listeners';
@@ -68,6 +69,8 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   readonly closeGrace: number;
   readonly drainTimeout: number;
   readonly logger: Logger;
+  /** Counts failures of application code; repeated ones are summarised, not each logged. */
+  readonly failures: FailureLog;
   readonly #registry: SessionRegistry;
   readonly #restoreOptions: RestoreOptions;
   readonly #authenticate: Authenticate | undefined;
@@ -93,6 +96,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     this.closeGrace = options.closeGrace ?? 1000;
     this.drainTimeout = options.drainTimeout ?? 10_000;
     this.logger = options.logger ?? consoleLogger;
+    this.failures = new FailureLog(options.failureLog, (line) => this.logger.error(line));
     this.#authenticate = options.authenticate;
     this.#restoreOptions = {
       idOnlyRestore: options.idOnlyRestore ?? defaultRestoreOptions.idOnlyRestore,
@@ -120,6 +124,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       registry: this.#registry,
       channels: this.channels,
       logger: this.logger,
+      failures: this.failures,
       authenticate: (request) => this.#login(request),
       closing: () => this.#closing,
       refuse: (session, refusal) => this.#refused(refusal, session.transport?.remoteAddress ?? 'unknown'),
@@ -153,6 +158,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     const opened = await openListeners(options, {
       maxMessageSize: this.maxMessageSize,
       maxUnsentBytes: this.maxUnsentBytes,
+      handshakeTimeout: this.handshakeTimeout,
       onTransport: (transport) => this.accept(transport),
     });
     this.#listeners.push(...opened);
@@ -211,6 +217,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     // Peers that did not finish a graceful close in time are dropped.
     for (const transport of transports) transport.destroy();
     await closing;
+    this.failures.close();
   }
 
   /** Resolves once no method is running (or the drain timeout passed). */
@@ -301,9 +308,9 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     try {
       user = await this.#authenticate(request);
     } catch (error) {
-      if (RemoteError.is(error)) throw error;
-      // A broken hook must be visible to operators, not only to the client.
-      this.logger.error(`authentication hook failed (${request.remoteAddress})`, error);
+      if (RemoteError.is(error)) throw RemoteError.from(error);
+      // A broken hook must be visible to operators, not only to the client; a client retrying it, not fill the log.
+      if (this.failures.admit('authentication hook', error)) this.logger.error(`authentication hook failed (${request.remoteAddress})`, error);
       throw new RemoteError(ErrorCode.AUTH_FAILED);
     }
     if (typeof user !== 'string' || user.length === 0) throw new RemoteError(ErrorCode.AUTH_FAILED);
@@ -319,7 +326,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
         this.#warnings.log(`refused a restore of ${session.label} from ${remoteAddress}: ${refusalWording[why]}`);
       });
     } catch (error) {
-      if (RemoteError.is(error) && error.code === ErrorCode.LIMIT_EXCEEDED) this.emit('refused', error.info[0] as LimitNameValue, remoteAddress);
+      if (error instanceof RemoteError && error.code === ErrorCode.LIMIT_EXCEEDED) this.emit('refused', error.info[0] as LimitNameValue, remoteAddress);
       throw error;
     }
     const { session, request, received } = admitted;

@@ -8,6 +8,7 @@
 import { ErrorCode, LimitName, RemoteError, SessionLossReason } from '../protocol/errors';
 import type { Application } from './application';
 import type { Channels } from './channels';
+import { logCallFailure, type FailureLog } from './failure-log';
 import { BUILTIN_INTERFACE } from './loader/compile';
 import type { SessionRegistry } from './registry';
 import type { ServerSession, ServerSessionHooks } from './session';
@@ -33,6 +34,7 @@ export interface SessionHookHost {
   registry: SessionRegistry;
   channels: Channels;
   logger: Logger;
+  failures: FailureLog;
   /** Resolves to the user for credentials, or rejects with a RemoteError. */
   authenticate(request: AuthenticationRequest): Promise<string>;
   /** The server is draining: only calls already running may finish. */
@@ -101,7 +103,7 @@ export const createSessionHooks = (host: SessionHookHost): ServerSessionHooks =>
       host.onEvent(session, iface, name, args);
     },
     overflow: (session) => registry.end(session, SessionLossReason.OVERFLOW),
-    error: (session, error) => host.logger.error(`${session.label}: method failed`, error),
+    error: (session, error) => logCallFailure(host.failures, host.logger, session, error),
     broadcast: (session, iface, name, args) => host.broadcast(session.app.name, iface, name, args),
     join: (session, channel) => channels.join(session, channel),
     leave: (session, channel) => channels.leave(session, channel),

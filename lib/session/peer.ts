@@ -508,7 +508,7 @@ export class Peer {
 
   #replyError(callId: number, error: unknown): void {
     if (this.#ended) return;
-    if (!(error instanceof RemoteError)) this.#handlers.error(error);
+    if (!RemoteError.is(error)) this.#handlers.error(error);
     const seq = this.legacyPeer ? undefined : this.#peekId();
     this.#sendReply(encodeCallbackError(callId, seq, toWireError(error)), seq);
   }

@@ -12,6 +12,7 @@ import * as tls from 'node:tls';
 
 import { WebSocketServer } from 'ws';
 
+import { UpgradeDeadline } from './handshake-deadline';
 import { DEFAULT_MAX_MESSAGE_SIZE } from './transport';
 import {
   BATCH_SUBPROTOCOL,
@@ -45,9 +46,19 @@ export interface WebSocketServerOptions {
    * other `upgrade` listeners, or refused with 404 if there are none.
    */
   path?: string;
+  /**
+   * ms for a connection to complete its WebSocket upgrade (over HTTPS:
+   * counted from the end of the TLS handshake); one that has not, a plain
+   * request included, is destroyed. Default 3000; 0 disables. Not applied
+   * when the given server already serves plain requests (it has a
+   * `request` listener): those need their own limits (`requestTimeout`).
+   */
+  upgradeTimeout?: number;
   /** Called with each accepted connection. */
   onTransport(transport: WebSocketTransport): void;
 }
+
+const DEFAULT_UPGRADE_TIMEOUT = 3000;
 
 const rejectUpgrade = (socket: Duplex, status: number, body: string): void => {
   socket.on('error', () => socket.destroy());
@@ -92,8 +103,11 @@ export function createWebSocketServer(options: WebSocketServerOptions): {
 } {
   const server = options.server ?? http.createServer();
   const kind = server instanceof tls.Server ? 'wss' : 'ws';
+  const upgradeTimeout = options.upgradeTimeout ?? DEFAULT_UPGRADE_TIMEOUT;
+  let deadline: UpgradeDeadline | undefined;
   if (server.listenerCount('request') === 0) {
     server.on('request', answerPlainHttp);
+    if (upgradeTimeout > 0) deadline = new UpgradeDeadline(server, upgradeTimeout);
   }
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const batching = options.batching ?? true;
@@ -128,6 +142,7 @@ export function createWebSocketServer(options: WebSocketServerOptions): {
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      deadline?.upgraded(socket);
       options.onTransport(
         new WebSocketTransport(ws, kind, {
           socket: req.socket,

@@ -180,13 +180,19 @@ export const loadApplications = async (dir: string, options: LoadOptions = {}): 
   };
 };
 
+/**
+ * An object without a prototype: a directory or file named `__proto__` (a
+ * valid name) must become an interface or method, not reach Object.prototype.
+ */
+const table = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+
 /** Evaluates an application's files (fresh) into a definition; compiling it is the Application's job. */
 const readDefinition = (layout: ApplicationLayout): ApplicationDefinition => {
   const modules = new ModuleLoader(layout.dir);
-  const api: Record<string, Record<string, unknown>> = {};
-  for (const { iface, name, file } of layout.methods) (api[iface] ??= {})[name] = modules.loadDefault(file);
-  const events: Record<string, Record<string, unknown>> = {};
-  for (const { iface, name, file } of layout.events) (events[iface] ??= {})[name] = modules.loadDefault(file);
+  const api = table<Record<string, unknown>>();
+  for (const { iface, name, file } of layout.methods) (api[iface] ??= table())[name] = modules.loadDefault(file);
+  const events = table<Record<string, unknown>>();
+  for (const { iface, name, file } of layout.events) (events[iface] ??= table())[name] = modules.loadDefault(file);
   return {
     name: layout.name,
     version: layout.version,

@@ -6,11 +6,16 @@
  */
 import { ErrorCode, RemoteError } from '../../protocol/errors';
 import type { Access, Method, MethodContext, MethodDefinition, MethodDescription } from '../application';
+import { ApplicationFailure } from '../failure';
 import type { ResultCheck, SchemaCompiler } from './schema';
 
 export interface Procedure {
   readonly description: MethodDescription;
-  /** Resolves to the results array, `[value]` or `[]`; throws or rejects on failure. */
+  /**
+   * Resolves to the results array, `[value]` or `[]`. Throws or rejects with
+   * a RemoteError to answer, or with an {@link ApplicationFailure} that names
+   * the method (its `cause` is what the handler threw).
+   */
   call(context: MethodContext, args: unknown[]): unknown[] | Promise<unknown[]>;
 }
 
@@ -20,8 +25,8 @@ export interface ProcedureOptions {
   /** `rooms.join`, as clients see it. */
   name: string;
   schemas: SchemaCompiler;
-  /** Failures no reply carries: a timed-out call's late failure. */
-  report(error: Error): void;
+  /** Failures no reply carries: a call timing out, a timed-out call's late failure. */
+  report(error: ApplicationFailure): void;
 }
 
 const definitionKeys = new Set(['handler', 'access', 'timeout', 'parameters', 'returns', 'description']);
@@ -72,8 +77,12 @@ export const compileProcedure = (value: unknown, options: ProcedureOptions): Pro
   const finish = (value: unknown): unknown[] => {
     const why = checkResult?.(value);
     // A bad result is the application's bug: the client gets [16], the log gets why.
-    if (why !== undefined) throw new Error(`${options.label} returned an invalid result: ${why}`);
+    if (why !== undefined) throw new ApplicationFailure(options.label, `returned an invalid result: ${why}`);
     return value === undefined ? [] : [value];
+  };
+  // What the handler threw, named: the log says which method failed.
+  const failed = (error: unknown): never => {
+    throw RemoteError.is(error) ? error : new ApplicationFailure(options.label, 'failed', { cause: error });
   };
   const { timeout } = definition;
   return {
@@ -82,10 +91,16 @@ export const compileProcedure = (value: unknown, options: ProcedureOptions): Pro
       if (access === 'user' && context.user === null) {
         throw new RemoteError(ErrorCode.AUTH_FAILED, `Log in to call ${options.name}`);
       }
-      const result = handler(context, ...(checkArgs ? checkArgs(args) : args));
+      const checked = checkArgs ? checkArgs(args) : args;
+      let result: unknown;
+      try {
+        result = handler(context, ...checked);
+      } catch (error) {
+        return failed(error);
+      }
       if (!isThenable(result)) return finish(result);
       const running = Promise.resolve(result);
-      return (timeout === undefined ? running : withTimeout(running, timeout, options)).then(finish);
+      return (timeout === undefined ? running : withTimeout(running, timeout, options)).then(finish, failed);
     },
   };
 };
@@ -96,7 +111,7 @@ const withTimeout = (promise: Promise<unknown>, ms: number, options: ProcedureOp
   const expiry = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       timedOut = true;
-      options.report(new Error(`${options.label} timed out after ${ms} ms`));
+      options.report(new ApplicationFailure(options.label, `timed out after ${ms} ms`));
       reject(new RemoteError(ErrorCode.CALL_TIMEOUT, `${options.name} timed out after ${ms} ms`));
     }, ms);
   });
@@ -108,8 +123,8 @@ const withTimeout = (promise: Promise<unknown>, ms: number, options: ProcedureOp
     (error: unknown) => {
       clearTimeout(timer);
       // Answered already with 24: a late failure has no reply to ride on, so log it.
-      if (timedOut && !(error instanceof RemoteError)) {
-        options.report(new Error(`${options.label} failed after its timeout`, { cause: error }));
+      if (timedOut && !RemoteError.is(error)) {
+        options.report(new ApplicationFailure(options.label, 'failed after its timeout', { cause: error }));
       }
       throw error;
     },

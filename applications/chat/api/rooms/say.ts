@@ -1,5 +1,6 @@
 import { RemoteError, type MethodContext, type MethodDefinition } from 'tjstp';
 import { record } from '../../lib/history';
+import { chatLimits } from '../../lib/limits';
 import { displayName, roomSchema } from '../../lib/names';
 
 /** Sends a message to everyone in the room, including members who are reconnecting. */
@@ -9,8 +10,7 @@ export default {
   returns: { type: 'integer' },
   handler: (context: MethodContext, room: string, text: string) => {
     if (!context.channels.includes(room)) throw new RemoteError(1001, `Join ${room} first`);
-    const limit = (context.config.historySize as number | undefined) ?? 50;
-    const message = record(room, displayName(context), text, limit);
+    const message = record(room, displayName(context), text, chatLimits(context.config));
     context.publish(room, 'rooms', 'message', message);
     return message.id;
   },
