@@ -33,6 +33,7 @@ import { Peer } from '../session/peer';
 import type { Transport } from '../transport/transport';
 import { TypedEmitter } from '../util/emitter';
 import { ClientApi } from './api';
+import { DEFAULT_MAX_HELD_EVENTS, EventQueue } from './event-queue';
 import { earlyReplayBudget, helloFor, readRestoreReply, readServerLimits, type ServerLimits } from './handshake';
 import type { ClientEvents, ClientOptions, ClientState, SessionTicket, TransportFactory } from './types';
 
@@ -60,6 +61,8 @@ export class Client extends TypedEmitter<ClientEvents> {
   #attempt = 0;
   /** The last message sent behind this transport's restore hello (0: none). */
   #earlyThrough = 0;
+  /** Server events waiting for an `event` listener. */
+  readonly #events: EventQueue;
 
   constructor(options: ClientOptions) {
     super();
@@ -69,6 +72,21 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.#api = new ClientApi(options.api ?? {});
     this.#peer = this.#newPeer(options.session);
     if (options.session) this.#sessionId = options.session.id;
+    this.#events = new EventQueue(options.maxHeldEvents ?? DEFAULT_MAX_HELD_EVENTS, {
+      deliver: (event) => this.emit('event', event),
+      report: (error) => this.emit('error', error),
+    });
+    if (options.onEvent) this.on('event', options.onEvent);
+  }
+
+  /**
+   * As any emitter's `on`; an `event` listener also gets, in order, the
+   * events that arrived while none was attached (see `maxHeldEvents`).
+   */
+  override on<K extends keyof ClientEvents>(event: K, listener: (...args: ClientEvents[K]) => void): this {
+    super.on(event, listener);
+    this.#events.listenerAdded(event as string);
+    return this;
   }
 
   get state(): ClientState {
@@ -179,7 +197,7 @@ export class Client extends TypedEmitter<ClientEvents> {
       handlers: {
         call: (iface, method, args) => this.#api.invoke(iface, method, args),
         inspect: (iface) => this.#api.methods(iface),
-        event: (iface, name, args) => this.emit('event', { iface, name, args }),
+        event: (iface, name, args) => this.#events.push({ iface, name, args }),
         overflow: () => this.emit('error', new TjstpError(ErrorCode.BUFFER_FULL)),
         error: (error) => this.emit('error', error),
       },
