@@ -34,6 +34,7 @@ import type { Transport } from '../transport/transport';
 import { TypedEmitter } from '../util/emitter';
 import { ClientApi } from './api';
 import { DEFAULT_MAX_HELD_EVENTS, EventQueue } from './event-queue';
+import { LEGACY_CLOSE_TIMEOUT, closeThen } from './legacy-close';
 import { earlyReplayBudget, helloFor, readRestoreReply, readServerLimits, type ServerLimits } from './handshake';
 import type { ClientEvents, ClientOptions, ClientState, SessionTicket, TransportFactory } from './types';
 
@@ -149,9 +150,19 @@ export class Client extends TypedEmitter<ClientEvents> {
   reconnect(transport?: TransportFactory): void {
     if (this.#state === 'closed') return;
     if (transport) this.#factory = transport;
-    this.#dropTransport();
+    // A reference server must see the old socket gone before the restore (see legacy-close.ts).
+    const old = this.#peer.legacyPeer ? this.#transport : null;
+    this.#dropTransport(old !== null);
     clearTimeout(this.#timer);
-    if (this.#transition(['ready', 'handshaking', 'waiting', 'connecting'], 'waiting')) this.#connect();
+    if (!this.#transition(['ready', 'handshaking', 'waiting', 'connecting'], 'waiting')) return;
+    if (old === null) {
+      this.#connect();
+      return;
+    }
+    const attempt = ++this.#attempt;
+    closeThen(old, LEGACY_CLOSE_TIMEOUT, () => {
+      if (attempt === this.#attempt) this.#connect();
+    });
   }
 
   /** Ends the session: the server forgets it, pending calls fail with CLIENT_CLOSED. */
@@ -354,13 +365,14 @@ export class Client extends TypedEmitter<ClientEvents> {
     transport.destroy();
   }
 
-  #dropTransport(): void {
+  /** Forgets the transport; destroys it unless the caller closes it (`keepOpen`). */
+  #dropTransport(keepOpen = false): void {
     const transport = this.#transport;
     this.#transport = null;
     this.#peer.detach();
     if (transport) {
       transport.unbind();
-      transport.destroy();
+      if (!keepOpen) transport.destroy();
     }
   }
 
