@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { connect, type Client, type ServerSession } from '../lib/index';
 import { fastReconnect, kinds, startServer, waitFor } from './helpers/fixtures';
 import { Proxy } from './helpers/proxy';
-import { prng } from './helpers/prng';
+import { seeded } from './helpers/prng';
 
 const CLIENTS = 2;
 const CALLS = 1200;
@@ -62,9 +62,7 @@ const work = async (client: Client, name: string, random: () => number, tally: T
 describe('chaos', () => {
   for (const kind of kinds) {
     it(`over ${kind}: connections killed at random points, then every call and event counted`, async (t) => {
-      const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1e9);
-      const random = prng(seed);
-      t.diagnostic(`seed ${seed}`);
+      const random = seeded(t);
       const fixture = await startServer({ heartbeatInterval: 0 });
       const notes = new Map<string, number[]>();
       fixture.server.on('event', (_session: ServerSession, iface: string, name: string, args: unknown[]) => {

@@ -15,16 +15,14 @@ import assert from 'node:assert/strict';
 import { SessionLostError, connect, type Client, type SessionTicket } from '../../lib/index';
 import { kinds, startServer, waitFor } from '../helpers/fixtures';
 import { Proxy } from '../helpers/proxy';
-import { prng } from '../helpers/prng';
+import { seeded } from '../helpers/prng';
 
 const EVENTS = 1500;
 
 describe('reclaim chaos', () => {
   for (const kind of kinds) {
     it(`over ${kind}: client objects replaced mid-stream, every event received once and in order`, async (t) => {
-      const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1e9);
-      const random = prng(seed);
-      t.diagnostic(`seed ${seed}`);
+      const random = seeded(t);
       const fixture = await startServer({ heartbeatInterval: 0 });
       const proxy = new Proxy(fixture.port[kind]);
       await proxy.listen();

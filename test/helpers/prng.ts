@@ -9,3 +9,13 @@ export const prng = (seed: number): (() => number) => {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 };
+
+/**
+ * A generator for one test, seeded from CHAOS_SEED or the clock; the seed
+ * is printed in the test's diagnostics, so a failing run can be replayed.
+ */
+export const seeded = (t: { diagnostic(message: string): void }): (() => number) => {
+  const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1e9);
+  t.diagnostic(`seed ${seed}`);
+  return prng(seed);
+};

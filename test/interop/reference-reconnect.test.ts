@@ -13,8 +13,8 @@ import assert from 'node:assert/strict';
 import { connect, type Client } from '../../lib/index';
 import { fastReconnect, kinds } from '../helpers/fixtures';
 import { Proxy } from '../helpers/proxy';
-import { prng } from '../helpers/prng';
-import { jstp, type Callback, type ReferenceConnection, type ReferenceServer } from '../helpers/reference';
+import { seeded } from '../helpers/prng';
+import { closeReference, jstp, listenReference, type Callback, type ReferenceConnection, type ReferenceServer } from '../helpers/reference';
 
 const ROUNDS = 20;
 /** Longer than any answer takes here; a call not answered by then is stalled. */
@@ -37,12 +37,7 @@ for (const kind of kinds) {
     let client: Client | undefined;
 
     before(async () => {
-      const application = new jstp.Application('testApp', api);
-      server = kind === 'tcp' ? jstp.net.createServer({ applications: [application] }) : jstp.ws.createServer({ applications: [application] });
-      const quiet = (connection: ReferenceConnection): void => connection.on('error', () => {});
-      server.on('connect', quiet);
-      server.on('reconnect', quiet);
-      await new Promise<void>((resolve) => server.listen(0, resolve));
+      server = await listenReference(kind, { applications: [new jstp.Application('testApp', api)] });
       proxy = new Proxy(server.address().port);
       await proxy.listen();
     });
@@ -50,13 +45,11 @@ for (const kind of kinds) {
     after(async () => {
       client?.close();
       await proxy.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeReference(server);
     });
 
     it('answers every call made right after reconnect(), once, when the old close reaches the server late', async (t) => {
-      const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1e9);
-      const random = prng(seed);
-      t.diagnostic(`seed ${seed}`);
+      const random = seeded(t);
       proxy.options = { closeDelay: () => random() * 10 };
       client = await connect(`${kind}://127.0.0.1:${proxy.port}`, { app: 'testApp', reconnect: fastReconnect, heartbeatInterval: 0 });
       assert.equal(await client.call('calc', 'counter'), 1);
