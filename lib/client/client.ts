@@ -64,6 +64,8 @@ export class Client extends TypedEmitter<ClientEvents> {
   #earlyThrough = 0;
   /** Server events waiting for an `event` listener. */
   readonly #events: EventQueue;
+  /** A legacy server's old connection is closing: the restore waits for it. */
+  #awaitingClose = false;
 
   constructor(options: ClientOptions) {
     super();
@@ -156,11 +158,13 @@ export class Client extends TypedEmitter<ClientEvents> {
     clearTimeout(this.#timer);
     if (!this.#transition(['ready', 'handshaking', 'waiting', 'connecting'], 'waiting')) return;
     if (old === null) {
-      this.#connect();
+      if (!this.#awaitingClose) this.#connect();
       return;
     }
     const attempt = ++this.#attempt;
+    this.#awaitingClose = true;
     closeThen(old, LEGACY_CLOSE_TIMEOUT, () => {
+      this.#awaitingClose = false;
       if (attempt === this.#attempt) this.#connect();
     });
   }
