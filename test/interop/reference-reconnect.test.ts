@@ -18,7 +18,7 @@ import { closeReference, jstp, listenReference, type Callback, type ReferenceCon
 
 const ROUNDS = 20;
 /** Longer than any answer takes here; a call not answered by then is stalled. */
-const STALL = 1000;
+const STALL = 3000;
 
 const api = {
   calc: {
