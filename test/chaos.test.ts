@@ -13,24 +13,13 @@ import assert from 'node:assert/strict';
 import { connect, type Client, type ServerSession } from '../lib/index';
 import { fastReconnect, kinds, startServer, waitFor } from './helpers/fixtures';
 import { Proxy } from './helpers/proxy';
+import { seeded } from './helpers/prng';
 
 const CLIENTS = 2;
 const CALLS = 1200;
 const CONCURRENCY = 16;
 const STREAM_EVENTS = 300;
 const NOTES = 600;
-
-/** mulberry32: small, seedable, good enough to place the kills. */
-const prng = (seed: number): (() => number) => {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
 
 interface Tally {
   answered: Map<string, number>;
@@ -73,9 +62,7 @@ const work = async (client: Client, name: string, random: () => number, tally: T
 describe('chaos', () => {
   for (const kind of kinds) {
     it(`over ${kind}: connections killed at random points, then every call and event counted`, async (t) => {
-      const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1e9);
-      const random = prng(seed);
-      t.diagnostic(`seed ${seed}`);
+      const random = seeded(t);
       const fixture = await startServer({ heartbeatInterval: 0 });
       const notes = new Map<string, number[]>();
       fixture.server.on('event', (_session: ServerSession, iface: string, name: string, args: unknown[]) => {

@@ -34,6 +34,8 @@ import { Peer } from '../session/peer';
 import type { Transport } from '../transport/transport';
 import { TypedEmitter } from '../util/emitter';
 import { ClientApi } from './api';
+import { DEFAULT_MAX_HELD_EVENTS, EventQueue } from './event-queue';
+import { LEGACY_CLOSE_TIMEOUT, closeThen } from './legacy-close';
 import { earlyReplayBudget, helloFor, readBinding, readRestoreReply, readServerLimits, type ServerLimits } from './handshake';
 import { nextNonce } from './proof';
 import type { ClientEvents, ClientOptions, ClientState, LoginCredentials, SessionTicket, TransportFactory } from './types';
@@ -68,6 +70,10 @@ export class Client extends TypedEmitter<ClientEvents> {
   #attempt = 0;
   /** The last message sent behind this transport's restore hello (0: none). */
   #earlyThrough = 0;
+  /** Server events waiting for an `event` listener. */
+  readonly #events: EventQueue;
+  /** A legacy server's old connection is closing: the restore waits for it. */
+  #awaitingClose = false;
 
   constructor(options: ClientOptions) {
     super();
@@ -86,6 +92,21 @@ export class Client extends TypedEmitter<ClientEvents> {
       this.#nonce = ticket.nonce ?? 0;
       this.#user = ticket.user;
     }
+    this.#events = new EventQueue(options.maxHeldEvents ?? DEFAULT_MAX_HELD_EVENTS, {
+      deliver: (event) => this.emit('event', event),
+      report: (error) => this.emit('error', error),
+    });
+    if (options.onEvent) this.on('event', options.onEvent);
+  }
+
+  /**
+   * As any emitter's `on`; an `event` listener also gets, in order, the
+   * events that arrived while none was attached (see `maxHeldEvents`).
+   */
+  override on<K extends keyof ClientEvents>(event: K, listener: (...args: ClientEvents[K]) => void): this {
+    super.on(event, listener);
+    this.#events.listenerAdded(event as string);
+    return this;
   }
 
   get state(): ClientState {
@@ -187,9 +208,21 @@ export class Client extends TypedEmitter<ClientEvents> {
   reconnect(transport?: TransportFactory): void {
     if (this.#state === 'closed') return;
     if (transport) this.#factory = transport;
-    this.#dropTransport();
+    // A reference server must see the old socket gone before the restore (see legacy-close.ts).
+    const old = this.#peer.legacyPeer ? this.#transport : null;
+    this.#dropTransport(old !== null);
     clearTimeout(this.#timer);
-    if (this.#transition(['ready', 'handshaking', 'waiting', 'connecting'], 'waiting')) this.#connect();
+    if (!this.#transition(['ready', 'handshaking', 'waiting', 'connecting'], 'waiting')) return;
+    if (old === null) {
+      if (!this.#awaitingClose) this.#connect();
+      return;
+    }
+    const attempt = ++this.#attempt;
+    this.#awaitingClose = true;
+    closeThen(old, LEGACY_CLOSE_TIMEOUT, () => {
+      this.#awaitingClose = false;
+      if (attempt === this.#attempt) this.#connect();
+    });
   }
 
   /** Ends the session: the server forgets it, pending calls fail with CLIENT_CLOSED. */
@@ -237,7 +270,7 @@ export class Client extends TypedEmitter<ClientEvents> {
         inspect: (iface) => this.#api.methods(iface),
         event: (iface, name, args) => {
           if (iface === '$tjstp') this.#onSessionEvent(name, args);
-          else this.emit('event', { iface, name, args });
+          else this.#events.push({ iface, name, args });
         },
         overflow: () => this.emit('error', new TjstpError(ErrorCode.BUFFER_FULL)),
         error: (error) => this.emit('error', error),
@@ -421,13 +454,14 @@ export class Client extends TypedEmitter<ClientEvents> {
     transport.destroy();
   }
 
-  #dropTransport(): void {
+  /** Forgets the transport; destroys it unless the caller closes it (`keepOpen`). */
+  #dropTransport(keepOpen = false): void {
     const transport = this.#transport;
     this.#transport = null;
     this.#peer.detach();
     if (transport) {
       transport.unbind();
-      transport.destroy();
+      if (!keepOpen) transport.destroy();
     }
   }
 

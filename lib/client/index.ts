@@ -13,6 +13,7 @@ export {
   type TransportFactory,
 } from './client';
 export { Backoff, defaultBackoff, type BackoffOptions } from './backoff';
+export { EventsDroppedError } from './event-queue';
 export type { ClientInterfaces, ClientMethod } from './api';
 export { connectBrowser, type BrowserConnectOptions } from './browser';
 export type { ServerLimits } from './handshake';

@@ -72,6 +72,20 @@ export interface ClientOptions {
   earlyReplayBytes?: number;
   /** Interfaces the server may call on this client. */
   api?: ClientInterfaces;
+  /**
+   * An `event` listener installed before anything can arrive, so it also
+   * hears what the server sends with its handshake reply (a reclaimed
+   * session's replay, a new session's first events), before `connect()`
+   * resolves.
+   */
+  onEvent?: (event: RemoteEvent) => void;
+  /**
+   * Events held while no `event` listener is attached, delivered in order
+   * to the first one attached. Past it, later events are dropped and an
+   * `error` (`EventsDroppedError`) is emitted once, as soon as someone
+   * listens to `error`. Default 10,000; 0 holds none.
+   */
+  maxHeldEvents?: number;
 }
 
 /** Credentials for `client.login()`: the `login` strategy, or any other the server's hook knows. */

@@ -30,6 +30,7 @@ import {
   type Message,
 } from '../protocol/message';
 import type { Transport } from '../transport/transport';
+import { LegacyDedup } from './legacy-dedup';
 import { MESSAGE_OVERHEAD, messageBytes, textBytes, type MemoryMeter } from './memory';
 import { SessionState, type Role, type SessionSnapshot } from './state';
 
@@ -139,6 +140,8 @@ export class Peer {
    * messages in doubt: sent, but perhaps lost with the connection.
    */
   #writtenThrough = 0;
+  /** A legacy peer's events, to tell its resends (see legacy-dedup.ts). */
+  #resent: LegacyDedup | undefined;
 
   constructor(options: PeerOptions) {
     this.#limits = options.limits;
@@ -181,6 +184,7 @@ export class Peer {
   attach(transport: Transport, peerReceived: number, sentThrough = 0): number {
     this.#transport = transport;
     if (this.legacyPeer) this.#failLostReplies(peerReceived);
+    if (this.legacyPeer) (this.#resent ??= new LegacyDedup()).attached();
     this.state.acknowledge(peerReceived);
     this.#unacknowledged = 0;
     let replayed = 0;
@@ -241,7 +245,7 @@ export class Peer {
         this.#onCallback(message);
         return;
       case 'event':
-        if (this.#accept(message.id)) {
+        if (this.#accept(message.id) && !this.#resent?.isResent(message.id, message.iface, message.name, message.args)) {
           this.#handlers.event(message.iface, message.name, message.args);
         }
         return;

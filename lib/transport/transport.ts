@@ -44,6 +44,15 @@ export interface Transport {
   /** Drops the connection at once, discarding anything queued. */
   destroy(): void;
   /**
+   * Optional: closes by ending the byte stream underneath (a TCP FIN),
+   * with no closing handshake of the transport's own, and reports `close`
+   * once the peer has ended its side too. A peer that closes on reading an
+   * end has then seen ours; after a WebSocket close frame it need not have.
+   * What is queued is sent first. Where absent, `close()` is that already
+   * (stream transports) or the best there is (the W3C WebSocket).
+   */
+  end?(): void;
+  /**
    * Installs the listener. A transport starts with a handler that buffers
    * nothing: messages that arrive before `bind` are queued and delivered on
    * `bind`, so no data is lost between accept and handshake.

@@ -42,7 +42,7 @@ export interface WebSocketTransportOptions {
    * sent in one tick leave in one segment (one frame each under
    * `metarhia-jstp`). Without it each frame is written on its own.
    */
-  socket?: Pick<Duplex, 'cork' | 'uncork'> & Partial<Pick<net.Socket, 'remoteAddress' | 'remotePort'>>;
+  socket?: Pick<Duplex, 'cork' | 'uncork'> & Partial<Pick<net.Socket, 'remoteAddress' | 'remotePort' | 'end'>>;
 }
 
 const toBuffer = (data: WebSocket.RawData): Buffer => {
@@ -246,6 +246,29 @@ export class WebSocketTransport implements Transport {
     this.#ws.resume();
     // ws waits 30 s for the peer's close frame; a peer that never sends one
     // must not hold the connection that long.
+    setTimeout(() => this.#ws.terminate(), CLOSE_LINGER).unref();
+  }
+
+  /**
+   * Ends the TCP stream with no close frame: a peer that closes on reading
+   * the end (as the reference does) has seen it once `close` is reported.
+   * Without the socket, an ordinary {@link close}.
+   */
+  end(): void {
+    const socket = this.#socket;
+    if (!this.#open || socket?.end === undefined) {
+      this.close();
+      return;
+    }
+    const queued = this.#batch?.take();
+    if (queued && this.#ws.readyState === WebSocket.OPEN) this.#ws.send(queued);
+    this.#open = false;
+    this.#closing = true;
+    this.#stopReading();
+    this.#uncork();
+    socket.end();
+    // Reading goes on, unread, to see the peer's end.
+    this.#ws.resume();
     setTimeout(() => this.#ws.terminate(), CLOSE_LINGER).unref();
   }
 

@@ -2,7 +2,10 @@
  * A TCP proxy between client and server that tests use to break
  * connections: kill them all (both sides see the loss), kill each after a
  * random number of bytes (mid-message), or freeze them (the server's socket
- * stays open and silent, like a phone that switched networks).
+ * stays open and silent, like a phone that switched networks). With
+ * `closeDelay` it relays closes the way a slow path does: a side's FIN
+ * reaches the other side that much later, as a FIN (half-close), while data
+ * keeps flowing at once.
  */
 import net from 'node:net';
 
@@ -23,6 +26,12 @@ export interface ProxyOptions {
    * is the first message, as on TCP.
    */
   delayToServer?: () => number;
+  /**
+   * ms before one side's end reaches the other, for connections accepted
+   * while set. A FIN is relayed as a FIN, so an orderly close completes end
+   * to end; a reset is relayed as a reset. Unset: either side's end ends both.
+   */
+  closeDelay?: () => number;
 }
 
 const UPGRADE = Buffer.from('GET ');
@@ -36,7 +45,7 @@ export class Proxy {
   connections = 0;
 
   constructor(readonly targetPort: number) {
-    this.server = net.createServer((client) => this.#accept(client));
+    this.server = net.createServer({ allowHalfOpen: true }, (client) => this.#accept(client));
   }
 
   async listen(): Promise<number> {
@@ -93,7 +102,7 @@ export class Proxy {
 
   #accept(client: net.Socket): void {
     this.connections++;
-    const upstream = net.connect(this.targetPort, '127.0.0.1');
+    const upstream = net.connect({ port: this.targetPort, host: '127.0.0.1', allowHalfOpen: true });
     const pair = { client, upstream, frozen: false, stalled: false };
     this.#pairs.add(pair);
     let budget = this.#options.killAfterBytes?.() ?? Infinity;
@@ -127,6 +136,7 @@ export class Proxy {
     };
     forward(client, upstream);
     forward(upstream, client);
+    const closeDelay = this.#options.closeDelay;
     const drop = (): void => {
       this.#pairs.delete(pair);
       if (pair.frozen) return;
@@ -135,7 +145,28 @@ export class Proxy {
       if (lag > 0) setTimeout(() => upstream.destroy(), lag + 100);
       else upstream.destroy();
     };
-    client.on('error', () => {}).on('close', drop);
-    upstream.on('error', () => {}).on('close', drop);
+    if (!closeDelay) {
+      client.on('error', () => {}).on('end', drop).on('close', drop);
+      upstream.on('error', () => {}).on('end', drop).on('close', drop);
+      return;
+    }
+    const relay = (from: net.Socket, to: net.Socket): void => {
+      let ended = false;
+      from.on('error', () => {});
+      from.on('end', () => {
+        ended = true;
+        setTimeout(() => to.end(), closeDelay());
+      });
+      from.on('close', (hadError) => {
+        this.#pairs.delete(pair);
+        // After an orderly end the other side closes by itself, once its peer answers.
+        if (ended && !hadError) return;
+        setTimeout(() => {
+          if (!pair.frozen) to.destroy();
+        }, closeDelay());
+      });
+    };
+    relay(client, upstream);
+    relay(upstream, client);
   }
 }

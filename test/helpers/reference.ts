@@ -105,3 +105,17 @@ export const referenceCall = (connection: ReferenceConnection, iface: string, me
       else resolve(results);
     });
   });
+
+/** A reference server listening on a free port, its connections' socket resets ignored. */
+export const listenReference = async (kind: 'tcp' | 'ws', options: object): Promise<ReferenceServer> => {
+  const server = kind === 'tcp' ? jstp.net.createServer(options) : jstp.ws.createServer(options);
+  // Its connections re-emit socket resets (from killed connections) as 'error'.
+  const quiet = (connection: ReferenceConnection): void => connection.on('error', () => {});
+  server.on('connect', quiet);
+  server.on('reconnect', quiet);
+  await new Promise<void>((resolve) => server.listen(0, resolve));
+  return server;
+};
+
+export const closeReference = (server: ReferenceServer): Promise<void> =>
+  new Promise((resolve) => server.close(() => resolve()));
