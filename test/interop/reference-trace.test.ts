@@ -89,7 +89,10 @@ it('a reference client session with a restore, message by message', async (t) =>
   const resent = second.filter((s) => s.toServer && s.message.kind === 'call').map((s) => (s.message as { id: number }).id);
   assert.deepEqual(resent, [3, 4], 'call 3 resent (dropped here as a duplicate), call 4 made offline');
   const replies = second.filter((s) => !s.toServer && s.message.kind === 'callback').map((s) => s.message as { id: number; seq: number });
-  assert.deepEqual(replies.map((r) => [r.id, r.seq]).sort(), [[2, -4], [3, -6], [4, -5]], 'one reply per call; -4 is a retransmission');
+  // Call 3 (60 ms) and call 4 (made offline) finish in either order on a busy machine: -5 and -6 between them.
+  assert.deepEqual(replies.map((r) => r.id).sort(), [2, 3, 4], 'one reply per call');
+  assert.deepEqual(replies.find((r) => r.id === 2)?.seq, -4, '-4 is a retransmission');
+  assert.deepEqual(replies.filter((r) => r.id !== 2).map((r) => r.seq).sort((a, b) => a - b), [-6, -5]);
   assert.equal(fixture.app.executions.get('trace'), 1, 'the call running at the drop ran once');
   assert.ok(replies.filter((r) => r.id !== 2).every((r) => r.seq < -4), 'new server ids continue the sequence');
 });
