@@ -28,7 +28,6 @@ import {
   type SessionLossReasonValue,
 } from '../protocol/errors';
 import { decodeMessage, encodeClose, encodeHello, type HandshakeResponse, type Message } from '../protocol/message';
-import { isHexKey } from '../protocol/restore';
 import { Heartbeat } from '../session/heartbeat';
 import { Peer } from '../session/peer';
 import type { Transport } from '../transport/transport';
@@ -37,7 +36,7 @@ import { ClientApi } from './api';
 import { DEFAULT_MAX_HELD_EVENTS, EventQueue } from './event-queue';
 import { LEGACY_CLOSE_TIMEOUT, closeThen } from './legacy-close';
 import { earlyReplayBudget, helloFor, readBinding, readRestoreReply, readServerLimits, type ServerLimits } from './handshake';
-import { nextNonce } from './proof';
+import { SessionIdentity } from './identity';
 import type { ClientEvents, ClientOptions, ClientState, LoginCredentials, SessionTicket, TransportFactory } from './types';
 
 export type * from './types';
@@ -49,13 +48,7 @@ export class Client extends TypedEmitter<ClientEvents> {
   readonly #api: ClientApi;
   #factory: TransportFactory;
   #peer: Peer;
-  #sessionId: string | null = null;
-  /** The session's key, when the server gave one: proved on every restore. */
-  #sessionKey: string | undefined;
-  /** The last restore nonce used (kept across sessions: it only has to grow). */
-  #nonce = 0;
-  /** Who the server says is logged in; undefined when it did not say. */
-  #user: string | null | undefined;
+  readonly #identity: SessionIdentity;
   #transport: Transport | null = null;
   #restoring = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -86,12 +79,7 @@ export class Client extends TypedEmitter<ClientEvents> {
       throw new TypeError(`The session ticket belongs to ${JSON.stringify(ticket.user)}, not to ${JSON.stringify(options.login.user)}: drop the ticket to log in as someone else`);
     }
     this.#peer = this.#newPeer(ticket);
-    if (ticket) {
-      this.#sessionId = ticket.id;
-      this.#sessionKey = ticket.key;
-      this.#nonce = ticket.nonce ?? 0;
-      this.#user = ticket.user;
-    }
+    this.#identity = new SessionIdentity(ticket);
     this.#events = new EventQueue(options.maxHeldEvents ?? DEFAULT_MAX_HELD_EVENTS, {
       deliver: (event) => this.emit('event', event),
       report: (error) => this.emit('error', error),
@@ -127,16 +115,12 @@ export class Client extends TypedEmitter<ClientEvents> {
    * holds the session's key: store it like a password, never log it.
    */
   get session(): SessionTicket | null {
-    if (this.#sessionId === null) return null;
-    const ticket: SessionTicket = { id: this.#sessionId, app: this.#options.app, legacy: this.#peer.legacyPeer, ...this.#peer.state.snapshot() };
-    if (this.#sessionKey !== undefined) Object.assign(ticket, { key: this.#sessionKey, nonce: this.#nonce });
-    if (this.#user !== undefined) ticket.user = this.#user;
-    return ticket;
+    return this.#identity.ticket(this.#options.app, this.#peer.legacyPeer, this.#peer.state);
   }
 
   /** Who the server says is logged in (null: nobody); undefined when it did not say (legacy servers). */
   get user(): string | null | undefined {
-    return this.#user;
+    return this.#identity.user;
   }
 
   /** Connects and resolves after the first handshake; rejects if it fails. */
@@ -179,7 +163,7 @@ export class Client extends TypedEmitter<ClientEvents> {
    * false when the session cannot rotate (it has no key: a legacy server).
    */
   async rotateSession(): Promise<boolean> {
-    if (this.#sessionKey === undefined && this.#sessionId !== null) return false;
+    if (!this.#identity.bound && this.#identity.id !== null) return false;
     return (await this.call('$tjstp', 'rotate')) === true;
   }
 
@@ -305,15 +289,8 @@ export class Client extends TypedEmitter<ClientEvents> {
       },
     });
     const { app, version, login, auth } = this.#options;
-    const id = this.#sessionId;
-    this.#restoring = id !== null;
-    const { state, legacyPeer } = this.#peer;
-    let session;
-    if (id !== null) {
-      // A fresh nonce for every hello: a late one is then told from the latest.
-      this.#nonce = nextNonce(this.#nonce);
-      session = { id, state, legacyPeer, key: this.#sessionKey, nonce: this.#nonce };
-    }
+    const session = this.#identity.restore(this.#peer.state, this.#peer.legacyPeer);
+    this.#restoring = session !== undefined;
     transport.send(encodeHello(helloFor({ app, version, login, auth, session })));
     this.#earlyThrough = 0;
     if (session) {
@@ -370,11 +347,8 @@ export class Client extends TypedEmitter<ClientEvents> {
         this.#protocolViolation(transport, 'Handshake reply carries no session id');
         return;
       }
-      this.#sessionId = message.ok;
+      this.#identity.started(message.ok, readBinding(message.tjstp));
       this.#peer.legacyPeer = message.tjstp === undefined;
-      const binding = readBinding(message.tjstp);
-      this.#sessionKey = binding?.key;
-      this.#user = binding?.user;
       replayed = this.#peer.attach(transport, 0);
     }
     this.#transition(['handshaking'], 'ready');
@@ -427,12 +401,7 @@ export class Client extends TypedEmitter<ClientEvents> {
    * once, so the server can soon forget the old id.
    */
   #onSessionEvent(name: string, args: unknown[]): void {
-    if (name !== 'rotate') return;
-    const [id, key, user] = args;
-    if (typeof id !== 'string' || id.length === 0 || !isHexKey(key)) return;
-    this.#sessionId = id;
-    this.#sessionKey = key;
-    if (user === null || typeof user === 'string') this.#user = user;
+    if (name !== 'rotate' || !this.#identity.rotated(args)) return;
     this.#peer.flushAck();
     this.emit('rotated', this.session as SessionTicket);
   }
@@ -442,9 +411,7 @@ export class Client extends TypedEmitter<ClientEvents> {
     const error = new SessionLostError(reason);
     this.#peer.end(error);
     this.#peer = this.#newPeer();
-    this.#sessionId = null;
-    this.#sessionKey = undefined;
-    this.#user = undefined;
+    this.#identity.lost();
     this.#sessionLost = true;
     this.emit('sessionLost', error);
   }
