@@ -22,7 +22,6 @@ import {
   encodeCallbackError,
   encodeCallbackOk,
   encodeControl,
-  encodeEventBody,
   encodeInspect,
   withEventId,
   type CallbackMessage,
@@ -32,7 +31,10 @@ import {
 import type { Transport } from '../transport/transport';
 import { LegacyDedup } from './legacy-dedup';
 import { MESSAGE_OVERHEAD, messageBytes, textBytes, type MemoryMeter } from './memory';
+import { notSerializable, prepareEvent, type PreparedEvent } from './prepared-event';
 import { SessionState, type Role, type SessionSnapshot } from './state';
+
+export { prepareEvent, type PreparedEvent };
 
 /** What the owner of a Peer provides: the local API and a few reports. */
 export interface PeerHandlers {
@@ -86,34 +88,11 @@ interface Pending {
   first: boolean;
 }
 
-const notSerializable = (error: unknown): TjstpError =>
-  new TjstpError(ErrorCode.NOT_SERIALIZABLE, `Value is not serializable: ${(error as Error).message}`, { cause: error });
-
 /** How every reply this side sends begins; the call id follows. */
 const CALLBACK_PREFIX = '{"callback":[';
 
 const isThenable = (value: unknown): value is PromiseLike<unknown[]> =>
   typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
-
-/** An event serialized but for its id; see {@link prepareEvent}. */
-export interface PreparedEvent {
-  readonly body: string;
-  /** The body holds characters outside Latin-1 (the whole message is then two bytes a character). */
-  readonly wide: boolean;
-}
-
-/**
- * Serializes an event once, for `emitPrepared` on any number of peers.
- * @throws TjstpError NOT_SERIALIZABLE (BigInt, cycles).
- */
-export const prepareEvent = (iface: string, name: string, args: readonly unknown[]): PreparedEvent => {
-  try {
-    const body = encodeEventBody(iface, name, args);
-    return { body, wide: textBytes(body) !== body.length };
-  } catch (error) {
-    throw notSerializable(error);
-  }
-};
 
 export class Peer {
   readonly state: SessionState;
