@@ -8,18 +8,21 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { restoreProofInput, type RestoreRequest } from '../protocol/restore';
 
-/** 256 random bits. */
-export const newSessionSecret = (): Buffer => randomBytes(32);
+/**
+ * 256 random bits, as the 64 hex digits the client gets: a held session
+ * keeps a short string rather than a Buffer (tens of thousands of them).
+ */
+export const newSessionSecret = (): string => randomBytes(32).toString('hex');
 
 /**
  * Whether `request` carries a valid proof under `secret`. Compared in
  * constant time: how long a wrong proof takes to refuse says nothing of
  * the right one.
  */
-export const proofIsValid = (secret: Buffer, request: RestoreRequest): boolean => {
+export const proofIsValid = (secret: string, request: RestoreRequest): boolean => {
   const { id, sent, received, nonce, proof } = request;
   if (sent === undefined || nonce === undefined || proof === undefined) return false;
-  const expected = createHmac('sha256', secret).update(restoreProofInput(id, sent, received, nonce)).digest();
+  const expected = createHmac('sha256', Buffer.from(secret, 'hex')).update(restoreProofInput(id, sent, received, nonce)).digest();
   const given = Buffer.from(proof, 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
 };

@@ -174,7 +174,7 @@ export class SessionRegistry {
     if (!session.bound || session.ended) return false;
     const id = newSessionId();
     const secret = newSessionSecret();
-    session.peer.emitEvent('$tjstp', 'rotate', [id, secret.toString('hex'), session.user]);
+    session.peer.emitEvent('$tjstp', 'rotate', [id, secret, session.user]);
     const previous = session.key;
     session.rekey(sessionKey(id), secret, session.peer.state.lastSeq);
     // A previous id that is no longer accepted reads as unknown, as any other.

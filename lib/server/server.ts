@@ -272,7 +272,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     });
     registry.add(session);
     const extension = welcomeExtension(this.limits, this);
-    if (secret !== undefined) Object.assign(extension, { key: secret.toString('hex'), user });
+    if (secret !== undefined) Object.assign(extension, { key: secret, user });
     connection.transport.send(encodeWelcome(id, extension));
     registry.attach(session, connection);
     session.peer.attach(connection.transport, 0);

@@ -75,8 +75,8 @@ export interface ServerSessionInit {
   createdAt?: number;
   /** The key per-address limits count it under (see `address.ts`), if any. */
   origin?: string;
-  /** The key a tjstp client proves on restore; absent for an id-only (legacy) session. */
-  secret?: Buffer;
+  /** The key (hex) a tjstp client proves on restore; absent for an id-only (legacy) session. */
+  secret?: string;
   /** The highest restore nonce used so far. */
   nonce?: number;
   /** Where its memory is charged (the server's budget). */
@@ -86,7 +86,7 @@ export interface ServerSessionInit {
 /** A previous id's key and secret, valid until the client acknowledges the rotation (message `seq`). */
 interface ArchivedKey {
   readonly key: string;
-  readonly secret: Buffer;
+  readonly secret: string;
   readonly seq: number;
 }
 
@@ -154,7 +154,7 @@ export class ServerSession {
   /** The highest restore nonce used: a restore must bring a greater one. */
   nonce: number;
   #user: string | null;
-  #secret: Buffer | undefined;
+  #secret: string | undefined;
   #archived: ArchivedKey[] | undefined;
   /** What the state was measured at when the session was detached (charged meanwhile). */
   #heldStateBytes = 0;
@@ -243,7 +243,7 @@ export class ServerSession {
    * The secret to check a restore presenting the id hashed to `key`: the
    * current one, or an archived one the client may not have replaced yet.
    */
-  secretFor(key: string): Buffer | undefined {
+  secretFor(key: string): string | undefined {
     if (key === this.key) return this.#secret;
     const acked = this.peer.state.acked;
     return this.#archived?.find((entry) => entry.key === key && entry.seq > acked)?.secret;
@@ -269,7 +269,7 @@ export class ServerSession {
    * `secret`; the previous key stays valid until message `seq` (the
    * rotation event) is acknowledged.
    */
-  rekey(key: string, secret: Buffer, seq: number): void {
+  rekey(key: string, secret: string, seq: number): void {
     if (this.#secret !== undefined) (this.#archived ??= []).push({ key: this.key, secret: this.#secret, seq });
     this.key = key;
     this.#secret = secret;
@@ -336,7 +336,7 @@ export class ServerSession {
       peer: this.peer.state.snapshot(),
       channels: [...this.channels],
       createdAt: this.createdAt,
-      ...(this.#secret && { binding: { secret: this.#secret.toString('hex'), nonce: this.nonce } }),
+      ...(this.#secret !== undefined && { binding: { secret: this.#secret, nonce: this.nonce } }),
     };
   }
 

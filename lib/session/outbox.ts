@@ -5,14 +5,16 @@
  * no per-message allocation beyond the array slots.
  *
  * Sizes are real bytes ({@link messageBytes}), reported to a meter as they
- * change, so a server can bound what all its sessions hold together.
+ * change, so a server can bound what all its sessions hold together. They
+ * share one array with the sequence numbers, `[seq, size, seq, size, …]`:
+ * an idle session then costs one empty array less.
  */
 import { messageBytes, type MemoryMeter } from './memory';
 
 export class Outbox {
-  #seqs: number[] = [];
+  /** Sequence number and size of each message, in pairs. */
+  #marks: number[] = [];
   #texts: string[] = [];
-  #sizes: number[] = [];
   #head = 0;
   #bytes = 0;
   readonly #meter: MemoryMeter | undefined;
@@ -27,7 +29,7 @@ export class Outbox {
   }
 
   get size(): number {
-    return this.#seqs.length - this.#head;
+    return this.#texts.length - this.#head;
   }
 
   /**
@@ -35,23 +37,21 @@ export class Outbox {
    * cost when the caller already knows it (a broadcast measures its body once).
    */
   push(seq: number, text: string, bytes = messageBytes(text)): void {
-    this.#seqs.push(seq);
+    this.#marks.push(seq, bytes);
     this.#texts.push(text);
-    this.#sizes.push(bytes);
     this.#bytes += bytes;
     this.#meter?.charge(bytes);
   }
 
   /** Drops every message with a sequence number up to `seq`; returns how many. */
   ackThrough(seq: number): number {
-    const seqs = this.#seqs;
+    const marks = this.#marks;
     const texts = this.#texts;
-    const sizes = this.#sizes;
     let head = this.#head;
     const start = head;
     let freed = 0;
-    while (head < seqs.length && (seqs[head] as number) <= seq) {
-      freed += sizes[head] as number;
+    while (head < texts.length && (marks[head * 2] as number) <= seq) {
+      freed += marks[head * 2 + 1] as number;
       texts[head] = '';
       head++;
     }
@@ -66,16 +66,15 @@ export class Outbox {
 
   /** The held messages in send order. */
   *entries(): IterableIterator<[number, string]> {
-    for (let i = this.#head; i < this.#seqs.length; i++) {
-      yield [this.#seqs[i] as number, this.#texts[i] as string];
+    for (let i = this.#head; i < this.#texts.length; i++) {
+      yield [this.#marks[i * 2] as number, this.#texts[i] as string];
     }
   }
 
   clear(): void {
     const freed = this.#bytes;
-    this.#seqs = [];
+    this.#marks = [];
     this.#texts = [];
-    this.#sizes = [];
     this.#head = 0;
     this.#bytes = 0;
     if (freed > 0) this.#meter?.charge(-freed);
@@ -84,15 +83,13 @@ export class Outbox {
   /** Reclaims the acknowledged prefix once it dominates the arrays. */
   #compact(): void {
     const head = this.#head;
-    if (head === this.#seqs.length) {
-      this.#seqs.length = 0;
+    if (head === this.#texts.length) {
+      this.#marks.length = 0;
       this.#texts.length = 0;
-      this.#sizes.length = 0;
       this.#head = 0;
-    } else if (head > 1024 && head * 2 > this.#seqs.length) {
-      this.#seqs = this.#seqs.slice(head);
+    } else if (head > 1024 && head * 2 > this.#texts.length) {
+      this.#marks = this.#marks.slice(head * 2);
       this.#texts = this.#texts.slice(head);
-      this.#sizes = this.#sizes.slice(head);
       this.#head = 0;
     }
   }
