@@ -269,7 +269,15 @@ export const decodeMessage = (text: string): Message => {
 const str = JSON.stringify;
 
 export const encodeCall = (id: number, iface: string, method: string, args: readonly unknown[]): string =>
-  `{"call":[${id},${str(iface)}],${str(method)}:${str(args)}}`;
+  callText(id, iface, method, str(args));
+
+/**
+ * A call whose arguments are serialized already. The engine serializes
+ * them first: it measures what the message will cost from that flat JSON
+ * (the message itself is a rope, which a scan would flatten).
+ */
+export const callText = (id: number, iface: string, method: string, argsJson: string): string =>
+  `{"call":[${id},${str(iface)}],${str(method)}:${argsJson}}`;
 
 /**
  * An event without its id: everything after `{"event":[<id>`. The id is all
@@ -277,7 +285,11 @@ export const encodeCall = (id: number, iface: string, method: string, args: read
  * broadcast serializes the rest once.
  */
 export const encodeEventBody = (iface: string, name: string, args: readonly unknown[]): string =>
-  `,${str(iface)}],${str(name)}:${str(args)}}`;
+  eventBodyText(iface, name, str(args));
+
+/** An event body whose arguments are serialized already (see {@link callText}). */
+export const eventBodyText = (iface: string, name: string, argsJson: string): string =>
+  `,${str(iface)}],${str(name)}:${argsJson}}`;
 
 export const withEventId = (id: number, body: string): string => `{"event":[${id}${body}`;
 
@@ -291,7 +303,11 @@ const callbackHeader = (id: number, seq: number | undefined): string =>
   seq === undefined ? `{"callback":[${id}]` : `{"callback":[${id},${seq}]`;
 
 export const encodeCallbackOk = (id: number, seq: number | undefined, results: readonly unknown[]): string =>
-  `${callbackHeader(id, seq)},"ok":${str(results)}}`;
+  callbackOkText(id, seq, str(results));
+
+/** A reply whose results are serialized already (see {@link callText}). */
+export const callbackOkText = (id: number, seq: number | undefined, resultsJson: string): string =>
+  `${callbackHeader(id, seq)},"ok":${resultsJson}}`;
 
 export const encodeCallbackError = (id: number, seq: number | undefined, error: readonly unknown[]): string =>
   `${callbackHeader(id, seq)},"error":${str(error)}}`;

@@ -26,6 +26,15 @@ export const textBytes = (text: string): number => (WIDE.test(text) ? text.lengt
 export const messageBytes = (text: string): number => textBytes(text) + MESSAGE_OVERHEAD;
 
 /**
+ * Whether a string has a character outside Latin-1. For flat strings (what
+ * `JSON.stringify` returns): a rope would be flattened by the scan.
+ */
+export const isWide = (text: string): boolean => WIDE.test(text);
+
+/** What holding a message of `length` characters costs, wide or not. */
+export const sizedBytes = (length: number, wide: boolean): number => (wide ? length * 2 : length) + MESSAGE_OVERHEAD;
+
+/**
  * Receives every change of what a session holds (positive: more held), so
  * one server-wide budget can add up all its sessions.
  */

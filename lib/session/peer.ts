@@ -18,9 +18,9 @@ import {
   toWireError,
 } from '../protocol/errors';
 import {
-  encodeCall,
+  callText,
+  callbackOkText,
   encodeCallbackError,
-  encodeCallbackOk,
   encodeControl,
   encodeInspect,
   withEventId,
@@ -30,7 +30,7 @@ import {
 } from '../protocol/message';
 import type { Transport } from '../transport/transport';
 import { LegacyDedup } from './legacy-dedup';
-import { MESSAGE_OVERHEAD, messageBytes, textBytes, type MemoryMeter } from './memory';
+import { isWide, messageBytes, sizedBytes, textBytes, type MemoryMeter } from './memory';
 import { notSerializable, prepareEvent, type PreparedEvent } from './prepared-event';
 import { SessionState, type Role, type SessionSnapshot } from './state';
 
@@ -250,7 +250,7 @@ export class Peer {
 
   /** Calls a remote method; resolves to the results array. */
   call(iface: string, method: string, args: readonly unknown[]): Promise<unknown[]> {
-    return this.#request((id) => encodeCall(id, iface, method, args), false) as Promise<unknown[]>;
+    return this.#call(iface, method, args, false) as Promise<unknown[]>;
   }
 
   /**
@@ -259,7 +259,7 @@ export class Peer {
    * in flight is short enough for each promise hop to show.
    */
   callFirst(iface: string, method: string, args: readonly unknown[]): Promise<unknown> {
-    return this.#request((id) => encodeCall(id, iface, method, args), true);
+    return this.#call(iface, method, args, true);
   }
 
   /** Asks the peer for an interface's method names. */
@@ -277,7 +277,7 @@ export class Peer {
     const text = withEventId(this.#peekId(), event.body);
     // Measured from the body, measured once for every recipient: the text is
     // a rope of the id and that body, and scanning it would flatten it.
-    const bytes = (event.wide ? text.length * 2 : text.length) + MESSAGE_OVERHEAD;
+    const bytes = sizedBytes(text.length, event.wide);
     // A client can push back; on the server an overflow ends the session.
     if (this.state.role === 'client' && this.#wouldOverflow(bytes)) throw new TjstpError(ErrorCode.BUFFER_FULL);
     this.#record(text, bytes);
@@ -339,7 +339,20 @@ export class Peer {
     return this.state.sign * (this.state.lastSeq + 1);
   }
 
-  #request(encode: (id: number) => string, first: boolean): Promise<unknown> {
+  #call(iface: string, method: string, args: readonly unknown[], first: boolean): Promise<unknown> {
+    let json: string;
+    try {
+      json = JSON.stringify(args);
+    } catch (error) {
+      return Promise.reject(notSerializable(error));
+    }
+    // Measured on the flat pieces: the message is a rope, which a scan would flatten.
+    const wide = isWide(json) || isWide(iface) || isWide(method);
+    return this.#request((id) => callText(id, iface, method, json), first, wide);
+  }
+
+  /** `wide`, when known, saves measuring the message (see `#call`). */
+  #request(encode: (id: number) => string, first: boolean, wide?: boolean): Promise<unknown> {
     if (this.#ended) return Promise.reject(new TjstpError(ErrorCode.CLIENT_CLOSED));
     const id = this.#peekId();
     let text: string;
@@ -348,7 +361,7 @@ export class Peer {
     } catch (error) {
       return Promise.reject(notSerializable(error));
     }
-    const bytes = messageBytes(text);
+    const bytes = wide === undefined ? messageBytes(text) : sizedBytes(text.length, wide);
     if (this.state.role === 'client' && this.#wouldOverflow(bytes)) {
       return Promise.reject(new TjstpError(ErrorCode.BUFFER_FULL));
     }
@@ -478,15 +491,16 @@ export class Peer {
   #reply(callId: number, results: unknown[]): void {
     if (this.#ended) return;
     const seq = this.legacyPeer ? undefined : this.#peekId();
-    let text: string;
+    let json: string;
     try {
-      text = encodeCallbackOk(callId, seq, results);
+      json = JSON.stringify(results);
     } catch (error) {
       this.#handlers.error(error);
       this.#replyError(callId, new RemoteError(ErrorCode.NOT_SERIALIZABLE, 'Result is not serializable'));
       return;
     }
-    this.#sendReply(text, seq);
+    const text = callbackOkText(callId, seq, json);
+    this.#sendReply(text, seq, sizedBytes(text.length, isWide(json)));
   }
 
   #replyError(callId: number, error: unknown): void {
@@ -496,9 +510,9 @@ export class Peer {
     this.#sendReply(encodeCallbackError(callId, seq, toWireError(error)), seq);
   }
 
-  #sendReply(text: string, seq: number | undefined): void {
+  #sendReply(text: string, seq: number | undefined, bytes?: number): void {
     if (seq === undefined) this.#write(text);
-    else this.#record(text);
+    else this.#record(text, bytes);
   }
 
   /**

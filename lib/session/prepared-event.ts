@@ -4,8 +4,8 @@
  * memory budget needs to know of the body measured once too.
  */
 import { ErrorCode, TjstpError } from '../protocol/errors';
-import { encodeEventBody } from '../protocol/message';
-import { textBytes } from './memory';
+import { eventBodyText } from '../protocol/message';
+import { isWide } from './memory';
 
 export const notSerializable = (error: unknown): TjstpError =>
   new TjstpError(ErrorCode.NOT_SERIALIZABLE, `Value is not serializable: ${(error as Error).message}`, { cause: error });
@@ -23,8 +23,9 @@ export interface PreparedEvent {
  */
 export const prepareEvent = (iface: string, name: string, args: readonly unknown[]): PreparedEvent => {
   try {
-    const body = encodeEventBody(iface, name, args);
-    return { body, wide: textBytes(body) !== body.length };
+    const json = JSON.stringify(args);
+    // Measured on the flat pieces: the body is a rope, which a scan would flatten.
+    return { body: eventBodyText(iface, name, json), wide: isWide(json) || isWide(iface) || isWide(name) };
   } catch (error) {
     throw notSerializable(error);
   }
