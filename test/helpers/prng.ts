@@ -1,0 +1,15 @@
+/**
+ * mulberry32: a small seedable PRNG, for choices that must replay from a
+ * printed seed (where the chaos proxy kills connections, what a soak
+ * attacker does next). Not for anything secret.
+ */
+export const prng = (seed: number): (() => number) => {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
