@@ -22,7 +22,7 @@ export interface SoakResults {
 
 const n = (value: number): string => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: 0 }) : '–');
 const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(value >= 100 ? 0 : 2) : '–');
-const mib = (bytes: number): string => (Number.isFinite(bytes) ? `${(bytes / MiB).toFixed(0)} MiB` : '–');
+const mib = (bytes: number): string => `${n(bytes / MiB)} MiB`;
 const counts = (record: Record<string, number>): string =>
   Object.entries(record).sort((a, b) => b[1] - a[1]).map(([key, count]) => `${key}: ${n(count)}`).join(', ') || 'none';
 
