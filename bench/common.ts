@@ -20,6 +20,14 @@ export const transportOf = (system: System): 'tcp' | 'ws' =>
 
 export const HOST = '127.0.0.1';
 
+/** The value of `--name value` or `--name=value` among command-line arguments, if given. */
+export const cliOption = (argv: readonly string[], name: string): string | undefined => {
+  const at = argv.findIndex((arg) => arg === name || arg.startsWith(`${name}=`));
+  if (at === -1) return undefined;
+  const arg = argv[at]!;
+  return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[at + 1];
+};
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const median = (values: readonly number[]): number => {

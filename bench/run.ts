@@ -24,7 +24,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SYSTEMS, isSystem, type System } from './common';
+import { SYSTEMS, cliOption, isSystem, type System } from './common';
 import type { CodecResult } from './codec';
 import { children, runFanout, runIdle, runRpc, runStorm, type Config } from './phases';
 import { renderMarkdown, type Results } from './report';
@@ -33,12 +33,7 @@ const PHASES = ['rpc', 'fanout', 'idle', 'storm', 'codec'] as const;
 type Phase = (typeof PHASES)[number];
 
 const argv = process.argv.slice(2);
-const option = (name: string): string | undefined => {
-  const at = argv.findIndex((arg) => arg === name || arg.startsWith(`${name}=`));
-  if (at === -1) return undefined;
-  const arg = argv[at]!;
-  return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[at + 1];
-};
+const option = (name: string): string | undefined => cliOption(argv, name);
 
 const smoke = argv.includes('--smoke');
 const short = smoke || argv.includes('--short');

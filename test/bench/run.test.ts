@@ -6,11 +6,11 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Results } from '../../bench/report';
+import { readResults, runScript } from '../helpers/script';
 
 const runner = path.join(__dirname, '../../bench/run.js');
 
@@ -18,15 +18,9 @@ describe('npm run bench', () => {
   it('runs every system and phase in smoke mode and writes its results', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-bench-'));
     try {
-      const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, [runner, '--smoke', '--out', out], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
-          resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }));
-      });
+      const { code, stdout, stderr } = await runScript(runner, ['--smoke', '--out', out], 120_000);
       assert.equal(code, 0, `the run failed:\n${stderr}\n${stdout.slice(-2000)}`);
-      const files = fs.readdirSync(out);
-      const json = files.find((file) => file.endsWith('.json'));
-      assert.ok(json && files.includes(json.replace(/\.json$/, '.md')), `results written: ${files.join(', ')}`);
-      const results = JSON.parse(fs.readFileSync(path.join(out, json), 'utf8')) as Results;
+      const results = readResults<Results>(out);
       const systems = results.config.systems;
       assert.equal(systems.length, 7, 'raw net, raw ws, jstp TCP and WS, socket.io, tjstp TCP and WS');
       for (const system of systems) {

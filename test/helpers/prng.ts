@@ -1,4 +1,8 @@
-/** mulberry32: a small seedable generator, good enough to place the faults of chaos tests. */
+/**
+ * mulberry32: a small seedable PRNG, for choices that must replay from a
+ * printed seed (where the chaos proxy kills connections, what a soak
+ * attacker does next). Not for anything secret.
+ */
 export const prng = (seed: number): (() => number) => {
   let state = seed >>> 0;
   return () => {

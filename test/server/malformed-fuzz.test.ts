@@ -7,6 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { anyText, editedFrom, punctuation, randomJson, reshaped } from '../helpers/arbitraries';
 
 import { startServer, type Fixture } from '../helpers/fixtures';
 import { Healthy, isCallback, isClose, openSession, type RawClient, type RawKind } from '../helpers/raw';
@@ -24,32 +25,7 @@ const valid: readonly string[] = [
   '{}',
 ];
 
-/** Edits at random positions: delete some characters, insert a few. */
-const mutated = fc
-  .tuple(
-    fc.constantFrom(...valid),
-    fc.array(fc.tuple(fc.nat(), fc.nat({ max: 3 }), fc.string({ maxLength: 3, unit: 'binary' })), { minLength: 1, maxLength: 4 }),
-  )
-  .map(([text, edits]) => {
-    let out = text;
-    for (const [at, remove, insert] of edits) {
-      const position = at % (out.length + 1);
-      out = out.slice(0, position) + insert + out.slice(position + remove);
-    }
-    return out;
-  });
-
-const reshaped = fc
-  .tuple(fc.constantFrom('call', 'callback', 'event', 'inspect', 'ping', 'pong', 'ack', 'handshake', 'close', 'x'), fc.jsonValue(), fc.string({ maxLength: 8 }), fc.jsonValue())
-  .map(([kind, head, verb, value]) => JSON.stringify({ [kind]: head, [verb]: value }));
-
-const input = fc.oneof(
-  fc.string({ maxLength: 200, unit: 'binary' }),
-  fc.string({ maxLength: 60, unit: fc.constantFrom('{', '}', '[', ']', ',', ':', "'", '"', '0', '1', '-', 'a', ' ', '\\', '\0') }),
-  fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value) ?? 'undefined'),
-  mutated,
-  reshaped,
-);
+const input = fc.oneof(anyText, punctuation, randomJson, editedFrom(valid), reshaped);
 
 const PROBE = Number.MAX_SAFE_INTEGER;
 
