@@ -184,6 +184,7 @@ const tjstp = async (transport: 'tcp' | 'ws'): Promise<BenchServer> => {
     newSessionsPerSecond: 0,
     restoresPerMinute: 0,
     maxSessionsPerAddress: 0,
+    outputBytesPerSecond: 0,
   });
   const [listener] = await server.listen(transport === 'tcp' ? { tcp: 0 } : { ws: 0 });
   return {

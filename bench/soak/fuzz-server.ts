@@ -29,6 +29,7 @@ const main = async (): Promise<void> => {
     newSessionsPerSecond: 0,
     restoresPerMinute: 0,
     maxSessionsPerAddress: 0,
+    outputBytesPerSecond: 0,
   });
   const listeners = await server.listen({ tcp: 0, ws: 0 });
   for (const listener of listeners) process.stdout.write(`listening ${listener.url}\n`);

@@ -47,6 +47,8 @@ export const limitSettings = {
   newSessionsBurst: 'new-sessions-burst',
   restoresPerMinute: 'restores-per-minute',
   maxCallsInFlight: 'max-calls-in-flight',
+  outputBytesPerSecond: 'output-bytes-per-second',
+  outputBurst: 'output-burst',
 } as const;
 
 export type LimitSetting = keyof typeof limitSettings;
@@ -73,6 +75,8 @@ export const serveUsage = `Usage: tjstp serve [options]
   --new-sessions-burst N         per address, at once (200)
   --restores-per-minute N   restore attempts per address (1200)
   --max-calls-in-flight N   calls running at once per session (256)
+  --output-bytes-per-second N    output per address before its calls wait (4194304)
+  --output-burst N          output per address at once (33554432)
                             (0 turns any of these limits off)
   --no-id-only-restore      refuse restores by id alone (legacy clients)
   --bind-address            restore only from the address that opened it

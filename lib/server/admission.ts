@@ -5,6 +5,13 @@
  * (`[31, message, limit]`) and counts the refusal; memory is the budget's
  * business (`memory-budget.ts`). Addresses are counted by `addressKey`:
  * IPv6 by /64, local peers not at all.
+ *
+ * One share is not a refusal but a pace: the output an address gets. What
+ * the server produces for an address's sessions (replies, events, in bytes)
+ * draws on that address's allowance; while it is overdrawn, the calls of
+ * its sessions wait before they run. The server's time goes mostly into
+ * producing output, so this is what keeps a few addresses that ask for a
+ * lot from slowing everyone else down.
  */
 import { LimitName, type LimitNameValue } from '../protocol/errors';
 
@@ -22,6 +29,10 @@ export interface AdmissionLimits {
   restoresPerMinute: number;
   /** Calls of one session whose methods are still running; more are answered 31 without running. Default 256. */
   maxCallsInFlight: number;
+  /** Bytes of output (replies, events) per second one address's sessions get, sustained; more makes their calls wait. Default 4 MiB. */
+  outputBytesPerSecond: number;
+  /** …and at once; a call waits at most this over the rate (8 s by default). Default 32 MiB. */
+  outputBurst: number;
 }
 
 export const defaultAdmissionLimits: Readonly<AdmissionLimits> = {
@@ -31,6 +42,8 @@ export const defaultAdmissionLimits: Readonly<AdmissionLimits> = {
   newSessionsBurst: 200,
   restoresPerMinute: 1200,
   maxCallsInFlight: 256,
+  outputBytesPerSecond: 4 * 1024 * 1024,
+  outputBurst: 32 * 1024 * 1024,
 };
 
 /** 0 means no limit, as in the config file and on the command line. */
@@ -85,6 +98,29 @@ class RateLimiter {
   }
 }
 
+/**
+ * One address: its live sessions, and its output allowance. Sessions keep
+ * a reference and draw on it directly, so charging output is one
+ * subtraction on the hot path; refilling happens when a call asks.
+ */
+export class AddressShare {
+  sessions = 0;
+  /** Bytes of output left; negative when overdrawn. */
+  tokens: number;
+  /** When `tokens` was last refilled, ms. */
+  at: number;
+
+  constructor(tokens: number, now: number) {
+    this.tokens = tokens;
+    this.at = now;
+  }
+
+  /** Output produced for one of its sessions. */
+  draw(bytes: number): void {
+    this.tokens -= bytes;
+  }
+}
+
 const increment = (counts: Map<string, number>, key: string): void => {
   counts.set(key, (counts.get(key) ?? 0) + 1);
 };
@@ -99,13 +135,18 @@ export class Admission {
   readonly limits: Readonly<AdmissionLimits>;
   /** Refusals by limit, for telemetry. */
   readonly refusals = new Map<LimitNameValue, number>();
-  readonly #sessionsByAddress = new Map<string, number>();
+  /** Calls that waited for their address's output allowance. */
+  deferredCalls = 0;
+  readonly #addresses = new Map<string, AddressShare>();
   readonly #sessionsByUser = new Map<string, number>();
   readonly #sessionRate: RateLimiter;
   readonly #restoreRate: RateLimiter;
   readonly #maxPerAddress: number;
   readonly #maxPerLogin: number;
   readonly #maxCallsInFlight: number;
+  /** Output allowance refill, bytes per ms, and its cap. */
+  readonly #outputPerMs: number;
+  readonly #outputBurst: number;
 
   constructor(limits: Partial<AdmissionLimits> = {}) {
     this.limits = { ...defaultAdmissionLimits, ...limits };
@@ -116,6 +157,8 @@ export class Admission {
     this.#maxPerAddress = bound(this.limits.maxSessionsPerAddress);
     this.#maxPerLogin = bound(this.limits.maxSessionsPerLogin);
     this.#maxCallsInFlight = bound(this.limits.maxCallsInFlight);
+    this.#outputPerMs = bound(this.limits.outputBytesPerSecond) / 1000;
+    this.#outputBurst = bound(this.limits.outputBurst);
   }
 
   /**
@@ -126,7 +169,7 @@ export class Admission {
    */
   admitSession(address: string | undefined): LimitNameValue | undefined {
     if (address === undefined) return undefined;
-    if ((this.#sessionsByAddress.get(address) ?? 0) >= this.#maxPerAddress) return this.#refuse(LimitName.SESSIONS_PER_ADDRESS);
+    if ((this.#addresses.get(address)?.sessions ?? 0) >= this.#maxPerAddress) return this.#refuse(LimitName.SESSIONS_PER_ADDRESS);
     if (!this.#sessionRate.take(address)) return this.#refuse(LimitName.SESSION_RATE);
     return undefined;
   }
@@ -153,21 +196,66 @@ export class Admission {
     return false;
   }
 
-  /** A session now counts against its address and user. */
-  opened(address: string | undefined, user: string | null): void {
-    if (address !== undefined) increment(this.#sessionsByAddress, address);
+  /**
+   * How long a call of a session drawing on `share` must wait before it
+   * runs, ms: 0 while the address has output left, else until the rate has
+   * refilled what it overdrew (at most the burst's worth).
+   */
+  outputDelay(share: AddressShare | undefined, now = Date.now()): number {
+    if (share === undefined || this.#outputPerMs === Infinity) return 0;
+    this.#refill(share, now);
+    if (share.tokens >= 0) return 0;
+    this.deferredCalls++;
+    return Math.ceil(Math.min(-share.tokens, this.#outputBurst) / this.#outputPerMs);
+  }
+
+  /**
+   * A session now counts against its address and user; returns the
+   * address's share for the session to draw its output on.
+   */
+  opened(address: string | undefined, user: string | null): AddressShare | undefined {
     if (user !== null) increment(this.#sessionsByUser, user);
+    if (address === undefined) return undefined;
+    let share = this.#addresses.get(address);
+    if (share === undefined) {
+      if (this.#addresses.size >= MAX_BUCKETS) this.#sweep();
+      share = new AddressShare(this.#outputBurst, Date.now());
+      this.#addresses.set(address, share);
+    }
+    share.sessions++;
+    return share;
   }
 
   /** …and no longer does (it ended, or its user changed). */
   closed(address: string | undefined, user: string | null): void {
-    if (address !== undefined) decrement(this.#sessionsByAddress, address);
     if (user !== null) decrement(this.#sessionsByUser, user);
+    if (address === undefined) return;
+    const share = this.#addresses.get(address);
+    if (share === undefined) return;
+    share.sessions--;
+    // An overdrawn address keeps its share: ending its sessions must not reset it.
+    if (share.sessions <= 0 && this.#refill(share, Date.now()) >= this.#outputBurst) this.#addresses.delete(address);
   }
 
   /** Counts a refusal decided elsewhere (a restore race). */
   count(limit: LimitNameValue): void {
     this.#refuse(limit);
+  }
+
+  /** Refills a share for the time passed; returns its tokens. */
+  #refill(share: AddressShare, now: number): number {
+    const refilled = this.#outputPerMs === Infinity ? Infinity : share.tokens + (now - share.at) * this.#outputPerMs;
+    share.tokens = Math.min(this.#outputBurst, refilled);
+    share.at = now;
+    return share.tokens;
+  }
+
+  /** Forgets addresses with no sessions whose allowance is whole again. */
+  #sweep(): void {
+    const now = Date.now();
+    for (const [address, share] of this.#addresses) {
+      if (share.sessions <= 0 && this.#refill(share, now) >= this.#outputBurst) this.#addresses.delete(address);
+    }
   }
 
   #refuse(limit: LimitNameValue): LimitNameValue {

@@ -77,6 +77,8 @@ export interface ServerStats {
   refusals: Record<string, number>;
   /** Sessions evicted since start to stay within the budget. */
   evicted: number;
+  /** Calls since start that waited because their address had been sent more than its output share. */
+  deferredCalls: number;
 }
 
 export const consoleLogger: Logger = {

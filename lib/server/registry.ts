@@ -70,7 +70,7 @@ export class SessionRegistry {
   /** A new session enters: stored, and counted against its address and user. */
   add(session: ServerSession): void {
     this.store.set(session.key, session);
-    this.admission.opened(session.origin, session.user);
+    session.share = this.admission.opened(session.origin, session.user);
   }
 
   /** The live session an id names, if any (ended ones are not found). */

@@ -150,6 +150,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       memory: { used: budget.used, limit: budget.limit },
       refusals,
       evicted: this.#evicted,
+      deferredCalls: this.#registry.admission.deferredCalls,
     };
   }
 

@@ -86,17 +86,24 @@ export const createSessionHooks = (host: SessionHookHost): ServerSessionHooks =>
     }
   };
 
+  const run = (session: ServerSession, iface: string, method: string, args: unknown[]): unknown[] | Promise<unknown[]> => {
+    if (host.closing()) throw new RemoteError(ErrorCode.SERVER_CLOSING);
+    // A call grows the session by at least its reply: not while the budget is spent.
+    if (registry.budget.exceeded && !registry.reclaim()) throw host.refuse(session, 'memory');
+    if (iface === BUILTIN_INTERFACE) {
+      const result = sessionMethod(session, method, args);
+      if (result !== undefined) return result;
+    }
+    return session.app.invoke(session.context, iface, method, args);
+  };
+
   return {
     invoke(session, iface, method, args) {
-      if (host.closing()) throw new RemoteError(ErrorCode.SERVER_CLOSING);
       if (!registry.admission.admitCall(session.peer.runningCount)) throw host.refuse(session, LimitName.CALLS_IN_FLIGHT);
-      // A call grows the session by at least its reply: not while the budget is spent.
-      if (registry.budget.exceeded && !registry.reclaim()) throw host.refuse(session, 'memory');
-      if (iface === BUILTIN_INTERFACE) {
-        const result = sessionMethod(session, method, args);
-        if (result !== undefined) return result;
-      }
-      return session.app.invoke(session.context, iface, method, args);
+      // An address that was sent more than its share waits: the others' calls run meanwhile.
+      const delay = registry.admission.outputDelay(session.share);
+      if (delay === 0) return run(session, iface, method, args);
+      return new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => run(session, iface, method, args));
     },
     event(session, iface, name, args) {
       session.app.event(session.context, iface, name, args);

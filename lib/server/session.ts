@@ -13,6 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
+import type { AddressShare } from './admission';
 import type { Application } from './application';
 import type { ServerConnection } from './connection';
 import { ServerSessionContext } from './context';
@@ -134,7 +135,7 @@ const measureState = (state: Record<string, unknown> | undefined): number => {
   }
 };
 
-export class ServerSession {
+export class ServerSession implements MemoryMeter {
   /** The hash of the current id: where the store keeps the session. */
   key: string;
   readonly app: Application;
@@ -153,6 +154,8 @@ export class ServerSession {
   ended = false;
   /** The highest restore nonce used: a restore must bring a greater one. */
   nonce: number;
+  /** Its address's output allowance, which what it is sent draws on (set by the registry). */
+  share: AddressShare | undefined;
   #user: string | null;
   #secret: string | undefined;
   #archived: ArchivedKey[] | undefined;
@@ -182,8 +185,15 @@ export class ServerSession {
       handlers: new SessionPeerHandlers(this, init.hooks),
       limits: init.limits,
       snapshot: init.snapshot,
-      meter: init.meter,
+      // The session itself: it passes charges to the budget and draws output on its address's share.
+      meter: this,
     });
+  }
+
+  /** What the session's engine holds changed (see `MemoryMeter`). */
+  charge(bytes: number): void {
+    this.#meter?.charge(bytes);
+    if (bytes > 0) this.share?.draw(bytes);
   }
 
   /** Who logged in, or null. */

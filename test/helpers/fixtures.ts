@@ -32,7 +32,12 @@ export const fastReconnect = { initialDelay: 5, maxDelay: 50, factor: 2, jitter:
  * should: the per-address rates are off here, and tested on their own
  * (test/server/admission.test.ts).
  */
-export const unlimitedAddress: Partial<ServerOptions> = { newSessionsPerSecond: 0, restoresPerMinute: 0, maxSessionsPerAddress: 0 };
+export const unlimitedAddress: Partial<ServerOptions> = {
+  newSessionsPerSecond: 0,
+  restoresPerMinute: 0,
+  maxSessionsPerAddress: 0,
+  outputBytesPerSecond: 0,
+};
 
 export const startServer = async (options: Partial<ServerOptions> = {}): Promise<Fixture> => {
   const app = createTestApp();

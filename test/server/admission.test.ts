@@ -101,6 +101,30 @@ describe('admission limits', () => {
     assert.equal(raw.closed, false);
   });
 
+  it('output per address: calls of an address sent more than its share wait; the calls of another address do not', async () => {
+    const f = await start({ outputBytesPerSecond: 200_000, outputBurst: 100_000 });
+    const { raw: greedy } = await open(f);
+    const { raw: other } = await open(f, undefined, '127.0.0.4');
+    // 300 KB of reply against a 100 KB allowance: overdrawn by 200 KB, so the next call waits 0.5 s.
+    await rawCall(greedy, 1, 'calc', 'echo', ['x'.repeat(300_000)]);
+    const started = Date.now();
+    const order: string[] = [];
+    const waited = rawCall(greedy, 2, 'ledger', 'record', ['greedy', 0]).then(() => order.push('greedy'));
+    await delay(20);
+    assert.equal(f.app.executions.get('greedy'), undefined, 'not run yet');
+    await rawCall(other, 1, 'ledger', 'record', ['other', 0]).then(() => order.push('other'));
+    await waited;
+    assert.deepEqual(order, ['other', 'greedy']);
+    assert.ok(Date.now() - started >= 400, `waited ${Date.now() - started} ms`);
+    assert.equal(f.app.executions.get('greedy'), 1, 'then it ran, once');
+    assert.ok(f.server.stats().deferredCalls >= 1);
+    // Within its share again, it is not held back.
+    await delay(600);
+    const again = Date.now();
+    await rawCall(greedy, 3, 'calc', 'add', [1, 1]);
+    assert.ok(Date.now() - again < 300);
+  });
+
   it('a tjstp client: connect() rejects with 31; a restore refused by the rate is retried, not a lost session', async () => {
     const f = await start({ maxSessionsPerAddress: 1, restoresPerMinute: 2 });
     const client = await f.connect('tcp');
