@@ -29,19 +29,18 @@ export const dropFailedTlsHandshakes = (server: tls.Server): void => {
  * timeout applies.
  */
 export class UpgradeDeadline {
-  readonly #timers = new WeakMap<Duplex, ReturnType<typeof setTimeout>>();
-  /** One listener for every socket: an idle server holds many. */
-  readonly #onClose: (this: Duplex) => void;
+  /**
+   * Sockets not yet upgraded, with their deadlines, in the order they came:
+   * one sweep a while rather than a timer and a close listener per socket,
+   * which a storm of ten thousand reconnections would pay for each.
+   */
+  readonly #pending = new Map<Duplex, number>();
+  #sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(server: http.Server | https.Server, ms: number) {
-    const timers = this.#timers;
-    this.#onClose = function onClose(this: Duplex): void {
-      clearTimeout(timers.get(this));
-      timers.delete(this);
-    };
     const arm = (socket: Duplex): void => {
-      timers.set(socket, setTimeout(() => socket.destroy(), ms));
-      socket.once('close', this.#onClose);
+      this.#pending.set(socket, Date.now() + ms);
+      this.#sweeper ??= setInterval(() => this.#sweep(), Math.max(10, Math.min(ms / 4, 250))).unref();
     };
     // An HTTPS server's requests come over the TLS socket, not the raw one.
     server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', arm);
@@ -49,8 +48,24 @@ export class UpgradeDeadline {
 
   /** The socket is a WebSocket now: no deadline. */
   upgraded(socket: Duplex): void {
-    clearTimeout(this.#timers.get(socket));
-    this.#timers.delete(socket);
-    socket.off('close', this.#onClose);
+    this.#pending.delete(socket);
+  }
+
+  /**
+   * Destroys the sockets past their deadline. Deadlines come in order, so
+   * the sweep stops at the first one still running; a socket that closed
+   * meanwhile is forgotten when its turn comes (at most `ms` later).
+   */
+  #sweep(): void {
+    const now = Date.now();
+    for (const [socket, deadline] of this.#pending) {
+      if (deadline > now && !socket.destroyed) break;
+      this.#pending.delete(socket);
+      socket.destroy();
+    }
+    if (this.#pending.size === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
   }
 }
