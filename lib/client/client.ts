@@ -13,13 +13,15 @@
  * Calls and events made while not ready are numbered and buffered; the
  * restore handshake tells each side what the other has, and the rest is
  * retransmitted in order. When the server no longer has the session (error
- * 11), pending calls fail with SessionLostError, a `sessionLost` event lets
+ * 11), pending calls fail with SessionLostError (OutcomeUnknownError, code
+ * 29, for those already sent, which may have run), a `sessionLost` event lets
  * the application send its state again, and a new session starts.
  */
 import { Backoff } from './backoff';
 import {
   ErrorCode,
   ProtocolError,
+  OutcomeUnknownError,
   RemoteError,
   SessionLossReason,
   SessionLostError,
@@ -324,6 +326,7 @@ export class Client extends TypedEmitter<ClientEvents> {
 
   #onWelcome(transport: Transport, message: HandshakeResponse): void {
     if (message.error !== undefined) {
+      if (this.#earlyThrough > 0) this.#peer.earlyReplayRefused();
       this.#onHandshakeError(RemoteError.fromJstp(message.error));
       return;
     }
@@ -409,7 +412,8 @@ export class Client extends TypedEmitter<ClientEvents> {
   /** Starts over with a new session; what was pending fails with the reason. */
   #loseSession(reason: SessionLossReasonValue): void {
     const error = new SessionLostError(reason);
-    this.#peer.end(error);
+    // A call sent before the loss may have run: say so, rather than invite a blind retry.
+    this.#peer.end(error, new OutcomeUnknownError(reason));
     this.#peer = this.#newPeer();
     this.#identity.lost();
     this.#sessionLost = true;

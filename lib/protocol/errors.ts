@@ -42,6 +42,13 @@ export const ErrorCode = {
   /** tjstp: the local send buffer is full. */
   BUFFER_FULL: 28,
   /**
+   * tjstp: the call may or may not have run, and its reply is gone: the
+   * server stopped while it was running and its result was never stored,
+   * or the session was lost after the call was sent. Never run twice by
+   * tjstp; make it again only if running it twice is harmless.
+   */
+  OUTCOME_UNKNOWN: 29,
+  /**
    * tjstp: the server's memory budget for sessions is spent and nothing can
    * be evicted: a new session or a call that would grow it is refused, not
    * run. Transient: retry later.
@@ -83,6 +90,7 @@ export const defaultMessages: Readonly<Record<number, string>> = {
   26: 'Session lost',
   27: 'Value is not serializable',
   28: 'Send buffer is full',
+  29: 'Outcome unknown: the call may have run, its reply is lost',
   30: 'Server is busy: session memory budget exhausted',
   31: 'Limit exceeded',
   32: 'Session resumed over another connection',
@@ -225,8 +233,10 @@ export class ProtocolError extends TjstpError {
 }
 
 /**
- * The session could not be resumed and was replaced or abandoned. Pending
- * calls fail with it: they may or may not have run on the server.
+ * The session could not be resumed and was replaced or abandoned. A
+ * pending call that was never sent fails with it (code 26): it did not
+ * run, and making it again is safe. One that was sent fails with
+ * {@link OutcomeUnknownError}, a subclass.
  */
 export class SessionLostError extends TjstpError {
   readonly reason: SessionLossReasonValue;
@@ -234,6 +244,18 @@ export class SessionLostError extends TjstpError {
   constructor(reason: SessionLossReasonValue, message?: string) {
     super(ErrorCode.SESSION_LOST, message ?? sessionLossMessage(reason));
     this.reason = reason;
+  }
+}
+
+/**
+ * A call the session was lost after sending (code 29): the server may have
+ * run it. Still a {@link SessionLostError}, with its `reason`.
+ */
+export class OutcomeUnknownError extends SessionLostError {
+  override readonly code: number = ErrorCode.OUTCOME_UNKNOWN;
+
+  constructor(reason: SessionLossReasonValue) {
+    super(reason, `${defaultMessages[ErrorCode.OUTCOME_UNKNOWN]} (${sessionLossMessage(reason).toLowerCase()})`);
   }
 }
 

@@ -119,6 +119,8 @@ export class Peer {
    * messages in doubt: sent, but perhaps lost with the connection.
    */
   #writtenThrough = 0;
+  /** `#writtenThrough` before the last early replay, in case its hello is refused. */
+  #writtenBeforeEarly = 0;
   /** A legacy peer's events, to tell its resends (see legacy-dedup.ts). */
   #resent: LegacyDedup | undefined;
 
@@ -187,6 +189,7 @@ export class Peer {
    */
   replayEarly(transport: Transport, maxMessages: number, maxBytes: number): number {
     if (this.legacyPeer || this.#writtenThrough > this.state.acked) return 0;
+    this.#writtenBeforeEarly = this.#writtenThrough;
     let through = 0;
     let count = 0;
     let bytes = 0;
@@ -200,6 +203,14 @@ export class Peer {
     }
     if (through > 0) this.#writtenThrough = through;
     return through;
+  }
+
+  /**
+   * The hello that {@link replayEarly} followed was refused: a server drops
+   * what came behind a refused hello unread, so none of it is in doubt.
+   */
+  earlyReplayRefused(): void {
+    this.#writtenThrough = Math.min(this.#writtenThrough, this.#writtenBeforeEarly);
   }
 
   /** Forgets the transport; sends are buffered until the next attach. */
@@ -310,24 +321,40 @@ export class Peer {
 
   /**
    * Ends the session locally: every pending call fails with `error`, the
-   * outbox is dropped, nothing more is sent.
+   * outbox is dropped, nothing more is sent. With `sentError`, a call that
+   * was handed to a transport fails with that instead: the peer may have
+   * run it, whereas one never sent surely did not run.
    */
-  end(error: Error): void {
+  end(error: Error, sentError?: Error): void {
     this.#ended = true;
     this.detach();
     this.state.outbox.clear();
-    this.failPending(error);
+    this.failPending(error, sentError);
   }
 
-  /** Fails every pending call with `error`, keeping the session. */
-  failPending(error: Error): void {
+  /** Fails every pending call with `error` (or `sentError`, see {@link end}), keeping the session. */
+  failPending(error: Error, sentError = error): void {
     if (this.#pending === undefined) return;
-    const pending = [...this.#pending.values()];
+    const pending = [...this.#pending];
     this.#pending.clear();
-    for (const entry of pending) {
+    for (const [id, entry] of pending) {
       if (entry.timer) clearTimeout(entry.timer);
-      entry.reject(error);
+      entry.reject(Math.abs(id) <= this.#writtenThrough ? sentError : error);
     }
+  }
+
+  /** Ids of the peer's calls whose methods are running now (their outcome is in doubt if the process stops). */
+  runningCalls(): number[] {
+    return [...(this.#running ?? [])];
+  }
+
+  /**
+   * Answers calls that ran in a process that stopped before they finished
+   * (see {@link runningCalls}): their outcome is unknown, and they must not
+   * run again. Each gets error 29, sequenced like any reply.
+   */
+  answerInDoubt(callIds: readonly number[]): void {
+    for (const id of callIds) this.#replyError(id, new RemoteError(ErrorCode.OUTCOME_UNKNOWN));
   }
 
   /** A pong or ack: the peer has everything of ours up to `id`. */
