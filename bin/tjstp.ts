@@ -49,6 +49,9 @@ const main = async (): Promise<number> => {
 main().then(
   (code) => {
     process.exitCode = code;
+    // A stopped server is done even if a method it gave up on still has a
+    // timer running; output gets a moment to flush first.
+    if (process.argv[2] === 'serve') setTimeout(() => process.exit(code), 500).unref();
   },
   (error: unknown) => {
     io.err(`tjstp: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);

@@ -108,7 +108,7 @@ const probe = async (at: Endpoint): Promise<string | undefined> => {
 export const runMemoryAttack = async (config: AttackConfig, log: (line: string) => void): Promise<AttackResult> => {
   const started = Date.now();
   const script = path.join(__dirname, '../../bin/tjstp.js');
-  const args = ['serve', '--applications', path.join(__dirname, '../../applications'), '--tcp', '0', '--ws', '0', '--no-watch', '--max-session-memory', String(config.budget)];
+  const args = ['serve', '--applications', path.join(__dirname, '../../applications'), '--tcp', '0', '--ws', '0', '--no-watch', '--no-session-file', '--max-session-memory', String(config.budget)];
   const execArgv = [`--max-old-space-size=${config.heapMiB}`];
   const command = `node ${execArgv.join(' ')} dist/bin/tjstp.js ${args.join(' ').replace(path.join(__dirname, '../../applications'), 'dist/applications')}`;
   const evictions = { restoresEvicted: 0, warned: 0, warningLines: 0, summarizedLines: 0 };

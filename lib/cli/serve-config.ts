@@ -36,6 +36,12 @@ export interface ServeConfig {
   idOnlyRestore?: boolean;
   /** Restore only from the address that opened the session (default false). */
   bindAddress?: boolean;
+  /**
+   * Where sessions are written on a graceful stop and revived from on
+   * start (default `.tjstp/sessions.json` in the working directory); false
+   * for none: a restart then ends every session.
+   */
+  sessionFile: string | false;
 }
 
 /** Server options set by a whole number, with their flags. */
@@ -67,6 +73,9 @@ export const serveUsage = `Usage: tjstp serve [options]
   --max-message-size N      largest message accepted (1048576)
   --heartbeat-interval MS   ping when quiet; 0 disables (15000)
   --drain-timeout MS        on SIGTERM, wait this long for calls (10000)
+  --session-file PATH       sessions kept across a graceful restart
+                            (default .tjstp/sessions.json)
+  --no-session-file         a restart ends every session
   --backlog N               connections queued before accept (4096)
   --max-session-memory N    bytes all sessions may hold (half the heap limit)
   --max-sessions-per-address N   live sessions per client address (1000)
@@ -103,6 +112,8 @@ const flags = {
   'drain-timeout': { type: 'string' },
   backlog: { type: 'string' },
   ...Object.fromEntries(Object.values(limitSettings).map((flag) => [flag, { type: 'string' }])) as Record<(typeof limitSettings)[LimitSetting], { type: 'string' }>,
+  'session-file': { type: 'string' },
+  'no-session-file': { type: 'boolean' },
   'no-id-only-restore': { type: 'boolean' },
   'bind-address': { type: 'boolean' },
   'no-watch': { type: 'boolean' },
@@ -136,7 +147,7 @@ const text = (value: unknown, name: string): string => {
 const configKeys = new Set([
   'applications', 'host', 'tcp', 'ws', 'tls', 'wss', 'ipc', 'cert', 'key', 'watch', 'session',
   'handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout', 'backlog', 'webSocketBatching',
-  'idOnlyRestore', 'bindAddress', ...Object.keys(limitSettings),
+  'idOnlyRestore', 'bindAddress', 'sessionFile', ...Object.keys(limitSettings),
 ]);
 
 /** Reads and checks a JSON config file; relative paths in it are relative to the file. */
@@ -159,6 +170,9 @@ export const readConfigFile = (file: string): Partial<ServeConfig> => {
     if (entries[key] !== undefined) config[key] = path.resolve(base, text(entries[key], at(key)));
   }
   if (entries.host !== undefined) config.host = text(entries.host, at('host'));
+  if (entries.sessionFile !== undefined) {
+    config.sessionFile = entries.sessionFile === false ? false : path.resolve(base, text(entries.sessionFile, `${at('sessionFile')} (a path, or false)`));
+  }
   for (const key of ['watch', 'webSocketBatching', 'idOnlyRestore', 'bindAddress'] as const) {
     if (entries[key] === undefined) continue;
     if (typeof entries[key] !== 'boolean') throw new ConfigError(`${at(key)}: expected true or false`);
@@ -203,6 +217,7 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
     applications: path.resolve(cwd, 'applications'),
     host: '127.0.0.1',
     watch: true,
+    sessionFile: path.resolve(cwd, '.tjstp', 'sessions.json'),
     ...file,
     session: { ...file.session },
     limits: { ...file.limits },
@@ -217,6 +232,11 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
   if (values['no-ws-batching']) config.webSocketBatching = false;
   if (values['no-id-only-restore']) config.idOnlyRestore = false;
   if (values['bind-address']) config.bindAddress = true;
+  if (values['session-file'] !== undefined) config.sessionFile = path.resolve(cwd, text(values['session-file'], '--session-file'));
+  if (values['no-session-file']) {
+    if (values['session-file'] !== undefined) throw new ConfigError('--session-file and --no-session-file: choose one');
+    config.sessionFile = false;
+  }
   for (const [key, flag] of Object.entries(limitSettings) as [LimitSetting, string][]) {
     const value = values[flag as keyof typeof values];
     if (value !== undefined) config.limits[key] = integer(value, `--${flag}`);

@@ -1,11 +1,14 @@
 /**
  * `tjstp serve`: loads the applications directory, serves it on the
  * listeners asked for, reloads applications when their files change, and
- * shuts down gracefully on SIGTERM or SIGINT.
+ * shuts down gracefully on SIGTERM or SIGINT. With a session file (the
+ * default) the sessions outlive the process: written on the way down,
+ * revived by the next start before it listens.
  */
 import fs from 'node:fs';
 import { loadApplications } from '../server/loader/index';
 import { Server, type Logger } from '../server/server';
+import { SessionFileError, takeSessionFile, writeSessionFile, type TakenSessionFile } from '../server/session-file';
 import type { ListenOptions } from '../server/listeners';
 import { ConfigError, readServeConfig, serveUsage, type ServeConfig } from './serve-config';
 
@@ -68,7 +71,16 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
     ...(config.limits.maxSessionMemory === 0 && { maxSessionMemory: Number.MAX_SAFE_INTEGER }),
   });
   await loaded.start(server);
-  const listeners = await server.listen(listenOptions(config));
+  const taken = config.sessionFile === false ? null : await reviveSessionFile(server, config.sessionFile, io, logger);
+  let listeners;
+  try {
+    listeners = await server.listen(listenOptions(config));
+  } catch (error) {
+    // Not serving them after all: the file goes back for the next start.
+    await taken?.abandon();
+    throw error;
+  }
+  await taken?.commit();
   for (const app of loaded.applications) io.out(`serving ${app.name}@${app.version}`);
   for (const listener of listeners) io.out(`listening ${listener.url}`);
   if (config.watch) {
@@ -82,12 +94,54 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
     server,
     stop: () => {
       stopping ??= (async () => {
-        await server.close();
+        if (config.sessionFile === false) {
+          await server.close();
+          await loaded.stop();
+          return;
+        }
+        await server.suspend();
+        // Stop hooks may still send to sessions: that goes into the file too.
         await loaded.stop();
+        try {
+          await saveSessionFile(server, config.sessionFile, io);
+        } finally {
+          await server.close();
+        }
       })();
       return stopping;
     },
   };
+};
+
+/** Takes up the sessions a previous process saved, if any; a bad file is reported and set aside. */
+const reviveSessionFile = async (server: Server, file: string, io: ServeIo, logger: Logger): Promise<TakenSessionFile | null> => {
+  let taken;
+  try {
+    taken = await takeSessionFile(file);
+  } catch (error) {
+    if (!(error instanceof SessionFileError)) throw error;
+    logger.error(error.message);
+    return null;
+  }
+  if (taken === null) return null;
+  const report = server.importSessions(taken.sessions);
+  const age = ((Date.now() - taken.savedAt) / 1000).toFixed(1);
+  const inDoubt = report.inDoubt > 0 ? `; ${report.inDoubt} call(s) that were running answered 29 (outcome unknown)` : '';
+  io.out(`revived ${report.revived} session(s) from ${file}, saved ${age} s ago${inDoubt}`);
+  if (report.skipped.length > 0) {
+    const why = new Map<string, number>();
+    for (const { app, why: reason } of report.skipped) why.set(`${app}: ${reason}`, (why.get(`${app}: ${reason}`) ?? 0) + 1);
+    logger.warn(`${report.skipped.length} saved session(s) not revived (${[...why].map(([reason, count]) => `${count} ${reason}`).join(', ')})`);
+  }
+  return taken;
+};
+
+/** Writes the suspended server's sessions for the next process. */
+const saveSessionFile = async (server: Server, file: string, io: ServeIo): Promise<void> => {
+  const saved = server.exportSessions();
+  const report = await writeSessionFile(file, saved);
+  io.out(`saved ${report.written} session(s) to ${file} (${(report.bytes / 1024).toFixed(1)} KiB)`);
+  if (report.unserializable > 0) io.err(`warning: ${report.unserializable} session(s) not saved: their application state is not JSON`);
 };
 
 /** The command: exit code 0 on a clean stop, 1 on a failed start, 2 on bad usage. */

@@ -12,7 +12,7 @@ import type { Channels } from './channels';
 import type { ServerConnection } from './connection';
 import type { MemoryBudget } from './memory-budget';
 import { newSessionId, sessionKey, type ServerSession, type SessionLimits } from './session';
-import type { SessionStore } from './session-store';
+import type { SavedSession, SessionStore } from './session-store';
 
 /** What the registry reports to its server. */
 export interface RegistryEvents {
@@ -118,26 +118,47 @@ export class SessionRegistry {
     session.connection = null;
     session.peer.detach();
     if (session.ended) return;
-    clearTimeout(session.expiryTimer);
-    session.expiryTimer = setTimeout(() => this.end(session, SessionLossReason.EXPIRED), this.#limits.holdTime);
-    session.expiryTimer.unref();
-    session.held(Date.now());
-    this.#held.add(session);
+    this.#hold(session);
     this.#events.detached(session);
     // A session that comes to rest holding much may be what tips the budget.
     if (this.budget.exceeded) this.reclaim();
   }
 
+  /**
+   * Takes in a session rebuilt from a record another process saved (see
+   * {@link surrender}): stored under its keys, counted, a member of its
+   * channels again, and held for a restore for `holdTime` from now.
+   */
+  revive(session: ServerSession, channels: readonly string[]): void {
+    this.add(session);
+    for (const key of session.previousKeys) this.#previous.set(key, session);
+    for (const channel of channels) this.#channels.join(session, channel);
+    this.#hold(session);
+    if (this.budget.exceeded) this.reclaim();
+  }
+
+  /**
+   * Takes every session out of this process as records, for a session
+   * file or another process to {@link revive}. They end here without a
+   * word to their clients, who will restore them wherever they go next;
+   * calls this side made to clients fail with `error`.
+   */
+  surrender(error: Error): SavedSession[] {
+    const saved: SavedSession[] = [];
+    for (const session of [...this.store.values()]) {
+      if (session.ended) continue;
+      saved.push({ key: session.key, record: session.toRecord() });
+      this.#remove(session, SessionLossReason.CLOSED);
+      session.peer.end(error);
+      session.released();
+    }
+    return saved;
+  }
+
   /** Ends a session for good; a later restore is answered 11 with the reason. */
   end(session: ServerSession, reason: SessionLossReasonValue): void {
     if (session.ended) return;
-    session.ended = true;
-    clearTimeout(session.expiryTimer);
-    this.#held.delete(session);
-    this.store.delete(session.key, reason);
-    for (const key of session.pruneArchivedKeys(Infinity)) this.#previous.delete(key);
-    this.#channels.drop(session);
-    this.admission.closed(session.origin, session.user);
+    this.#remove(session, reason);
     const connection = session.connection;
     session.connection = null;
     const error = new SessionLostError(reason);
@@ -145,6 +166,26 @@ export class SessionRegistry {
     session.peer.end(error);
     session.released();
     this.#events.ended(session, reason);
+  }
+
+  /** Held for a restore until `holdTime` passes; the budget may evict it meanwhile. */
+  #hold(session: ServerSession): void {
+    clearTimeout(session.expiryTimer);
+    session.expiryTimer = setTimeout(() => this.end(session, SessionLossReason.EXPIRED), this.#limits.holdTime);
+    session.expiryTimer.unref();
+    session.held(Date.now());
+    this.#held.add(session);
+  }
+
+  /** Forgets a session everywhere it is counted or found. */
+  #remove(session: ServerSession, reason: SessionLossReasonValue): void {
+    session.ended = true;
+    clearTimeout(session.expiryTimer);
+    this.#held.delete(session);
+    this.store.delete(session.key, reason);
+    for (const key of session.pruneArchivedKeys(Infinity)) this.#previous.delete(key);
+    this.#channels.drop(session);
+    this.admission.closed(session.origin, session.user);
   }
 
   /**

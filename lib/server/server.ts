@@ -43,9 +43,10 @@ import {
   type ServerSessionHooks,
   type SessionLimits,
 } from './session';
-import { MemorySessionStore, type SessionStore } from './session-store';
+import { MemorySessionStore, type SavedSession, type SessionStore } from './session-store';
+import { reviveSessions, type RevivalReport } from './handover';
 
-export type { Authenticate, AuthenticationRequest, Logger, Refusal, ServerEvents, ServerOptions, ServerStats };
+export type { Authenticate, AuthenticationRequest, Logger, Refusal, RevivalReport, SavedSession, ServerEvents, ServerOptions, ServerStats };
 export { consoleLogger, silentLogger } from './options';
 
 const refusalWording: Record<RestoreRefusal, string> = {
@@ -81,6 +82,8 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   #busyRefusals = 0;
   #evicted = 0;
   #closing = false;
+  #closed = false;
+  #listenersClosed: Promise<void> = Promise.resolve();
 
   constructor(options: ServerOptions) {
     super();
@@ -196,29 +199,94 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
    * Shuts down gracefully: stops accepting connections, answers new calls
    * with code 23, lets calls in flight finish (up to `drainTimeout`), then
    * tells connected clients the server is going away and closes. Sessions
-   * are dropped (the in-memory store does not survive a restart).
+   * still here end (see {@link suspend} to keep them for the next process).
    */
   async close(): Promise<void> {
-    if (this.#closing) return;
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#closing) {
+      this.#closing = true;
+      const closing = this.#closeListeners();
+      await this.#drain();
+      const transports = [...this.#connections].map((connection) => connection.transport);
+      this.#failConnections();
+      for (const session of [...this.sessions.values()]) this.endSession(session, SessionLossReason.CLOSED);
+      await this.#settle(closing, transports);
+    } else {
+      // Suspended: what was not exported ends here.
+      for (const session of [...this.sessions.values()]) this.endSession(session, SessionLossReason.CLOSED);
+      await this.#listenersClosed;
+    }
+    this.failures.close();
+  }
+
+  /**
+   * Stops serving but keeps the sessions for the next process (a restart, a
+   * deploy): stops accepting connections and closes every one with code 23,
+   * so its session is held and its client will restore it when a server is
+   * back; then waits for the calls in flight (up to `drainTimeout`), whose
+   * replies wait in the outboxes. Take the sessions with
+   * {@link exportSessions}, then {@link close}.
+   */
+  async suspend(): Promise<void> {
+    if (this.#closing) throw new Error('The server is already closing');
     this.#closing = true;
-    const listeners = this.#listeners.splice(0);
-    const closing = Promise.all(listeners.map((listener) => listener.close()));
-    await this.#drain();
+    const closing = this.#closeListeners();
     const transports = [...this.#connections].map((connection) => connection.transport);
+    this.#failConnections();
+    await this.#drain();
+    await this.#settle(closing, transports);
+  }
+
+  /**
+   * Takes every session out of a suspended server as records (JSON-safe
+   * unless the applications keep other things in `state`), for
+   * {@link importSessions} in the next process. Calls still running are in
+   * the records as in doubt: the next process answers them 29.
+   */
+  exportSessions(): SavedSession[] {
+    if (!this.#closing || this.#closed) throw new Error('Export sessions from a suspended server (call suspend() first)');
+    return this.#registry.surrender(new TjstpError(ErrorCode.SERVER_CLOSING));
+  }
+
+  /**
+   * Takes up sessions another process exported: each is held for a restore
+   * for `holdTime` from now, on its application (the newest version when
+   * the saved one is gone). Call before {@link listen}, so no client comes
+   * back before its session is here.
+   */
+  importSessions(saved: readonly unknown[]): RevivalReport {
+    return reviveSessions(saved, {
+      applications: this.applications,
+      registry: this.#registry,
+      limits: this.limits,
+      hooks: this.#hooks,
+      meter: this.#registry.budget,
+    });
+  }
+
+  #closeListeners(): Promise<void> {
+    const listeners = this.#listeners.splice(0);
+    this.#listenersClosed = Promise.all(listeners.map((listener) => listener.close())).then(() => undefined);
+    return this.#listenersClosed;
+  }
+
+  #failConnections(): void {
     for (const connection of [...this.#connections]) {
       connection.fail(new TjstpError(ErrorCode.SERVER_CLOSING), [ErrorCode.SERVER_CLOSING]);
     }
-    for (const session of [...this.sessions.values()]) this.endSession(session, SessionLossReason.CLOSED);
+  }
+
+  /** Waits up to `closeGrace` for the listeners to close, then drops peers that did not finish closing. */
+  async #settle(closing: Promise<void>, transports: readonly Transport[]): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.closeGrace);
     });
     await Promise.race([closing, grace]);
     clearTimeout(timer);
-    // Peers that did not finish a graceful close in time are dropped.
     for (const transport of transports) transport.destroy();
     await closing;
-    this.failures.close();
   }
 
   /** Resolves once no method is running (or the drain timeout passed). */

@@ -20,6 +20,25 @@ export interface ServerSessionRecord {
   createdAt: number;
   /** A bound session's key (hex) and the highest restore nonce it accepted. */
   binding?: { secret: string; nonce: number };
+  /** The key per-address limits count it under (see `address.ts`). */
+  origin?: string;
+  /**
+   * Previous ids' keys and keys (hex) a rotation replaced, still accepted
+   * until the client acknowledges message `seq` (the rotation event).
+   */
+  previous?: { key: string; secret: string; seq: number }[];
+  /**
+   * The client's calls whose methods were running when the record was
+   * taken: nobody knows whether they finished. Whoever takes the session
+   * up answers them with error 29 and never runs them again.
+   */
+  inDoubt?: number[];
+}
+
+/** A record with the key (the id's hash) it is kept under. */
+export interface SavedSession {
+  key: string;
+  record: ServerSessionRecord;
 }
 
 export interface SessionStore<S> {

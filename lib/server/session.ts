@@ -82,10 +82,12 @@ export interface ServerSessionInit {
   nonce?: number;
   /** Where its memory is charged (the server's budget). */
   meter?: MemoryMeter;
+  /** Previous ids still accepted (a rotation the client has not acknowledged). */
+  previous?: readonly ArchivedKey[];
 }
 
 /** A previous id's key and secret, valid until the client acknowledges the rotation (message `seq`). */
-interface ArchivedKey {
+export interface ArchivedKey {
   readonly key: string;
   readonly secret: string;
   readonly seq: number;
@@ -177,6 +179,7 @@ export class ServerSession implements MemoryMeter {
     this.origin = init.origin;
     this.#secret = init.secret;
     this.nonce = init.nonce ?? 0;
+    if (init.previous !== undefined && init.previous.length > 0) this.#archived = [...init.previous];
     this.#meter = init.meter;
     this.#hooks = init.hooks;
     this.#meter?.charge(SESSION_OVERHEAD);
@@ -347,7 +350,15 @@ export class ServerSession implements MemoryMeter {
       channels: [...this.channels],
       createdAt: this.createdAt,
       ...(this.#secret !== undefined && { binding: { secret: this.#secret, nonce: this.nonce } }),
+      ...(this.origin !== undefined && { origin: this.origin }),
+      ...(this.#archived !== undefined && { previous: this.#archived.map((entry) => ({ ...entry })) }),
+      ...(this.peer.runningCount > 0 && { inDoubt: this.peer.runningCalls() }),
     };
+  }
+
+  /** Previous ids' keys still accepted for a restore. */
+  get previousKeys(): readonly string[] {
+    return this.#archived?.map((entry) => entry.key) ?? [];
   }
 
   /** Never print the key or state by accident (`console.log(session)`). */

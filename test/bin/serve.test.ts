@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,31 +14,11 @@ import WebSocket from 'ws';
 import { connect, type Client, type RemoteEvent } from '../../lib/index';
 import { makeCertificate } from '../helpers/certificate';
 import { delay, once, waitFor } from '../helpers/fixtures';
+import { BIN, ROOT, startServe } from '../helpers/serve-child';
 
-const root = path.join(__dirname, '..', '..', '..');
-const bin = path.join(__dirname, '..', '..', 'bin', 'tjstp.js');
-
-interface Started {
-  child: ChildProcessWithoutNullStreams;
-  urls: string[];
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-const start = (args: string[], listeners: number): Promise<Started> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, 'serve', ...args], { cwd: root });
-    let output = '';
-    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-    const collect = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const urls = output.split('\n').filter((line) => line.startsWith('listening ')).map((line) => line.slice(10));
-      if (urls.length === listeners) resolve({ child, urls, output: () => output, exited });
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)));
-  });
+const root = ROOT;
+const bin = BIN;
+const start = startServe;
 
 const run = (args: string[]): Promise<{ code: number | null; stderr: string }> =>
   new Promise((resolve) => {
