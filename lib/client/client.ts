@@ -61,6 +61,8 @@ export class Client extends TypedEmitter<ClientEvents> {
   #serverLimits: ServerLimits | undefined;
   /** The session was just lost: start the new one without a backoff delay. */
   #sessionLost = false;
+  /** A session was lost and the next new one carries `resumeState` (until one is welcomed). */
+  #resumeLost = false;
   /** Identifies the newest connection attempt; older attempts' results are discarded. */
   #attempt = 0;
   /** The last message sent behind this transport's restore hello (0: none). */
@@ -293,7 +295,8 @@ export class Client extends TypedEmitter<ClientEvents> {
     const { app, version, login, auth } = this.#options;
     const session = this.#identity.restore(this.#peer.state, this.#peer.legacyPeer);
     this.#restoring = session !== undefined;
-    transport.send(encodeHello(helloFor({ app, version, login, auth, session })));
+    const resume = session === undefined && this.#resumeLost ? this.#resumeState() : undefined;
+    transport.send(encodeHello(helloFor({ app, version, login, auth, session, resume })));
     this.#earlyThrough = 0;
     if (session) {
       const budget = earlyReplayBudget(this.#serverLimits, this.#options.earlyReplayBytes ?? 65_536);
@@ -351,6 +354,7 @@ export class Client extends TypedEmitter<ClientEvents> {
         return;
       }
       this.#identity.started(message.ok, readBinding(message.tjstp));
+      this.#resumeLost = false;
       this.#peer.legacyPeer = message.tjstp === undefined;
       replayed = this.#peer.attach(transport, 0);
     }
@@ -365,7 +369,7 @@ export class Client extends TypedEmitter<ClientEvents> {
   #onHandshakeError(error: RemoteError): void {
     if (this.#restoring && error.code === ErrorCode.AUTH_FAILED) {
       const reason = isSessionLossReason(error.info[0]) ? error.info[0] : SessionLossReason.NOT_FOUND;
-      if (this.#opening) {
+      if (this.#opening && this.#options.resumeState === undefined) {
         // Reclaiming a persisted session that the server no longer has.
         const lost = new SessionLostError(reason);
         this.#settleOpen(lost);
@@ -409,6 +413,18 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.emit('rotated', this.session as SessionTicket);
   }
 
+  /** The application's `resumeState`, or undefined (reported) when it fails or is not JSON. */
+  #resumeState(): unknown {
+    try {
+      const state = this.#options.resumeState?.();
+      JSON.stringify(state);
+      return state;
+    } catch (error) {
+      this.emit('error', new TypeError('resumeState() failed or returned something that is not JSON; the new session starts without it', { cause: error }));
+      return undefined;
+    }
+  }
+
   /** Starts over with a new session; what was pending fails with the reason. */
   #loseSession(reason: SessionLossReasonValue): void {
     const error = new SessionLostError(reason);
@@ -417,6 +433,7 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.#peer = this.#newPeer();
     this.#identity.lost();
     this.#sessionLost = true;
+    this.#resumeLost = this.#options.resumeState !== undefined;
     this.emit('sessionLost', error);
   }
 
@@ -443,7 +460,8 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.#dropTransport();
     const cause = error ?? this.#lastError;
     this.#lastError = undefined;
-    if (this.#opening) {
+    // A first connect gives up, unless it only found its ticket lost and starts a new session (resumeState).
+    if (this.#opening && !(this.#sessionLost && this.#backoff)) {
       this.#settleOpen(cause ?? new TjstpError(ErrorCode.NO_HANDSHAKE_RESPONSE));
       this.close();
       return;

@@ -30,6 +30,8 @@ export interface HelloInput {
   auth: { strategy: string; credentials: unknown } | undefined;
   /** Set when resuming: the session's key (when the server gave one) and this restore's nonce. */
   session: { id: string; state: SessionState; legacyPeer: boolean; key: string | undefined; nonce: number } | undefined;
+  /** For a new session after one was lost: what the application kept of it (`resumeState`). */
+  resume?: unknown;
 }
 
 /** What a tjstp client says of itself in a new session's hello: it can prove a key. */
@@ -42,7 +44,7 @@ const TJSTP_HELLO = { version: 1 };
  * session's hello logs in, uses a custom strategy, or is anonymous, and
  * says it comes from a tjstp client.
  */
-export const helloFor = ({ app, version, login, auth, session }: HelloInput): HelloOptions => {
+export const helloFor = ({ app, version, login, auth, session, resume }: HelloInput): HelloOptions => {
   if (session) {
     const { id, state, legacyPeer, key, nonce } = session;
     const { lastSeq: sent, received } = state;
@@ -52,8 +54,9 @@ export const helloFor = ({ app, version, login, auth, session }: HelloInput): He
     else credentials = [id, sent, received, nonce, restoreProof(key, id, sent, received, nonce)];
     return { app, version, strategy: 'session', credentials };
   }
-  if (login) return { app, version, strategy: 'login', credentials: [login.user, login.password], tjstp: TJSTP_HELLO };
-  return { app, version, ...auth, tjstp: TJSTP_HELLO };
+  const tjstp = resume === undefined ? TJSTP_HELLO : { ...TJSTP_HELLO, resume };
+  if (login) return { app, version, strategy: 'login', credentials: [login.user, login.password], tjstp };
+  return { app, version, ...auth, tjstp };
 };
 
 /** The session key and user a tjstp server sent with a new session's welcome. */

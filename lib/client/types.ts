@@ -86,6 +86,16 @@ export interface ClientOptions {
    * listens to `error`. Default 10,000; 0 holds none.
    */
   maxHeldEvents?: number;
+  /**
+   * What the application keeps of its session, for when the server loses
+   * it (a crash, an eviction, an expiry): the next session's hello carries
+   * it, and the application's resume hook rebuilds from it (re-joins
+   * rooms, restores state). Called when that hello is sent; must return
+   * JSON, kept small (the server's message size bounds the hello). With
+   * it, a ticket the server no longer has does not fail `connect()`: a new
+   * session starts with the state, and `sessionLost` is emitted.
+   */
+  resumeState?: () => unknown;
 }
 
 /** Credentials for `client.login()`: the `login` strategy, or any other the server's hook knows. */

@@ -109,6 +109,13 @@ export interface HookApi {
 
 export type Hook = (app: HookApi) => unknown;
 
+/**
+ * Rebuilds a new session from what a client kept of one the server lost
+ * (its `resumeState` option): re-join channels, restore `context.state`.
+ * `state` comes from the client: check it as you would a call's arguments.
+ */
+export type ResumeHook = (context: MethodContext, state: unknown) => unknown;
+
 export interface ApplicationDefinition {
   name: string;
   /** Semver version; defaults to 1.0.0. */
@@ -119,6 +126,8 @@ export interface ApplicationDefinition {
   events?: Readonly<Record<string, Readonly<Record<string, EventHandler>>>>;
   start?: Hook;
   stop?: Hook;
+  /** Runs for a new session whose client sent the state of one it lost (see {@link ResumeHook}). */
+  resume?: ResumeHook;
 }
 
 /** What hooks need of the server: `Server` itself fits. */
@@ -225,6 +234,22 @@ export class Application {
       if (result instanceof Promise) result.catch(fail);
     } catch (error) {
       fail(error);
+    }
+    return true;
+  }
+
+  /**
+   * Runs the resume hook for a new session, if the application has one;
+   * resolves once it has finished. A failure is reported, never thrown:
+   * the session starts with what the hook did before it failed.
+   */
+  async resume(context: SessionContext, state: unknown): Promise<boolean> {
+    const hook = this.#compiled.resume;
+    if (!hook) return false;
+    try {
+      await hook(this.#context(context), state);
+    } catch (error) {
+      this.#report(new ApplicationFailure(`${this.#label} resume hook`, 'failed', { cause: error }));
     }
     return true;
   }

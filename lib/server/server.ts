@@ -340,6 +340,13 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       meter: registry.budget,
     });
     registry.add(session);
+    // The client kept the state of a session this server lost: the application rebuilds from it.
+    if (hello.tjstp !== undefined && Object.hasOwn(hello.tjstp, 'resume') && await app.resume(session.context, hello.tjstp.resume)) {
+      if (connection.state !== 'authenticating') {
+        registry.end(session, SessionLossReason.CLOSED);
+        throw new TjstpError(ErrorCode.NO_HANDSHAKE_RESPONSE);
+      }
+    }
     const extension = welcomeExtension(this.limits, this);
     if (secret !== undefined) Object.assign(extension, { key: secret, user });
     connection.transport.send(encodeWelcome(id, extension));

@@ -4,7 +4,7 @@
  * is built before anything is swapped in, so a definition that fails
  * anywhere changes nothing.
  */
-import type { ApplicationDefinition, EventHandler, Hook } from '../application';
+import type { ApplicationDefinition, EventHandler, Hook, ResumeHook } from '../application';
 import { compileProcedure, type Procedure } from './procedure';
 import { SchemaCompiler } from './schema';
 
@@ -36,6 +36,7 @@ export interface CompiledApplication {
   readonly description: string | undefined;
   readonly start: Hook | undefined;
   readonly stop: Hook | undefined;
+  readonly resume: ResumeHook | undefined;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -72,7 +73,7 @@ export const compileApplication = (
     }
     events.set(iface, table);
   }
-  for (const hook of ['start', 'stop'] as const) {
+  for (const hook of ['start', 'stop', 'resume'] as const) {
     if (definition[hook] !== undefined && typeof definition[hook] !== 'function') {
       throw new DefinitionError(hook, 'a hook must be a function');
     }
@@ -90,5 +91,6 @@ export const compileApplication = (
     description: definition.description,
     start: definition.start,
     stop: definition.stop,
+    resume: definition.resume,
   };
 };

@@ -15,6 +15,8 @@
  *       rooms/
  *         typing.ts        handles the event rooms.typing: (context, ...args) => void
  *     start.ts, stop.ts    optional hooks: async (app: HookApi) => void
+ *     resume.ts            optional: async (context, state) => void, rebuilds a
+ *                          new session from what a client kept of a lost one
  *     lib/…                anything else: helpers, required relatively
  * ```
  *
@@ -203,6 +205,7 @@ const readDefinition = (layout: ApplicationLayout): ApplicationDefinition => {
     events: events as ApplicationDefinition['events'],
     start: layout.start === undefined ? undefined : (modules.loadDefault(layout.start) as ApplicationDefinition['start']),
     stop: layout.stop === undefined ? undefined : (modules.loadDefault(layout.stop) as ApplicationDefinition['stop']),
+    resume: layout.resume === undefined ? undefined : (modules.loadDefault(layout.resume) as ApplicationDefinition['resume']),
   };
 };
 
@@ -225,7 +228,7 @@ const memberFile = (layout: ApplicationLayout, member: string): string => {
   const sources = kind === 'api' ? layout.methods : kind === 'events' ? layout.events : [];
   const source = sources.find((file) => `${file.iface}.${file.name}` === name);
   if (source) return source.file;
-  if (kind === 'start' || kind === 'stop') return layout[kind] ?? layout.dir;
+  if (kind === 'start' || kind === 'stop' || kind === 'resume') return layout[kind] ?? layout.dir;
   return layout.dir;
 };
 

@@ -27,6 +27,8 @@ export interface ApplicationLayout {
   readonly events: readonly SourceFile[];
   readonly start: string | undefined;
   readonly stop: string | undefined;
+  /** `resume.ts`: rebuilds a new session from the state a client kept of a lost one. */
+  readonly resume: string | undefined;
 }
 
 const MANIFEST = 'application.json';
@@ -71,7 +73,7 @@ export const readLayout = async (dir: string): Promise<ApplicationLayout> => {
   if (dirVersion !== undefined && manifest.version !== undefined && manifest.version !== dirVersion) {
     throw new LoadError(path.join(dir, MANIFEST), `version ${manifest.version} differs from the directory's ${dirVersion}`);
   }
-  const hooks = await listSources(dir, (name) => name === 'start' || name === 'stop');
+  const hooks = await listSources(dir, (name) => name === 'start' || name === 'stop' || name === 'resume');
   return {
     dir,
     name: manifest.name ?? dirName,
@@ -82,6 +84,7 @@ export const readLayout = async (dir: string): Promise<ApplicationLayout> => {
     events: await listTree(path.join(dir, 'events')),
     start: hooks.get('start'),
     stop: hooks.get('stop'),
+    resume: hooks.get('resume'),
   };
 };
 
