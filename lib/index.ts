@@ -48,4 +48,6 @@ export { ApplicationFailure } from './server/failure';
 export { FailureLog, defaultFailureLog, type FailureLogOptions } from './server/failure-log';
 export type { Listener, ListenOptions, SecureListenOptions } from './server/listeners';
 export { ServerSession, defaultSessionLimits, type SessionLimits } from './server/session';
-export { MemorySessionStore, type SessionStore, type ServerSessionRecord } from './server/session-store';
+export { MemorySessionIndex, type SessionIndex } from './server/session-index';
+export { RedisSessionStore, type RedisSessionStoreOptions } from './server/redis-store';
+export type { Claim, HandoverReply, HandoverRequest, SavedSession, SessionStore, ServerSessionRecord, SharedEvent, StoreHandlers } from './server/session-store';

@@ -10,6 +10,8 @@ import type { ServerSession } from './session';
 export class Channels {
   /** `app\0channel` → members. */
   readonly #members = new Map<string, Set<ServerSession>>();
+  /** Hears what is published here, for other processes' members (a shared store). */
+  relay: ((app: string, channel: string, iface: string, name: string, args: readonly unknown[]) => void) | undefined;
 
   join(session: ServerSession, channel: string): void {
     const key = `${session.app.name}\0${channel}`;
@@ -28,8 +30,17 @@ export class Channels {
     if (members.size === 0) this.#members.delete(key);
   }
 
-  /** Sends an event to every member; returns how many sessions it reached. */
+  /**
+   * Sends an event to every member; returns how many sessions of this
+   * process it reached (members elsewhere get it through the relay).
+   */
   publish(app: string, channel: string, iface: string, name: string, args: readonly unknown[]): number {
+    this.relay?.(app, channel, iface, name, args);
+    return this.deliver(app, channel, iface, name, args);
+  }
+
+  /** Sends an event to this process's members only. */
+  deliver(app: string, channel: string, iface: string, name: string, args: readonly unknown[]): number {
     const members = this.#members.get(`${app}\0${channel}`);
     if (!members) return 0;
     const event = prepareEvent(iface, name, args);

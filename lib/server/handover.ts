@@ -94,7 +94,7 @@ export const reviveSessions = (saved: readonly unknown[], context: HandoverConte
       report.skipped.push({ app: record.app, why: 'no such application' });
       continue;
     }
-    if (context.registry.store.get(key) !== undefined) {
+    if (context.registry.index.get(key) !== undefined) {
       report.skipped.push({ app: record.app, why: 'already here' });
       continue;
     }

@@ -44,7 +44,12 @@ export interface ServerOptions extends Partial<AdmissionLimits>, Partial<Restore
   closeGrace?: number;
   /** ms `close()` waits for calls in flight to finish. Default 10,000. */
   drainTimeout?: number;
-  store?: SessionStore<ServerSession>;
+  /**
+   * Where sessions live beyond this process (Redis: `RedisSessionStore`),
+   * shared by every node that serves the same applications. Default none:
+   * sessions live in this process's memory.
+   */
+  store?: SessionStore;
   logger?: Logger;
   /** How many failures of one method or event handler are logged in full. Default `{ burst: 5, interval: 60_000, maxSources: 1000 }`. */
   failureLog?: FailureLogOptions;

@@ -12,7 +12,8 @@ import type { Channels } from './channels';
 import type { ServerConnection } from './connection';
 import type { MemoryBudget } from './memory-budget';
 import { newSessionId, sessionKey, type ServerSession, type SessionLimits } from './session';
-import type { SavedSession, SessionStore } from './session-store';
+import type { SessionIndex } from './session-index';
+import type { SavedSession } from './session-store';
 
 /** What the registry reports to its server. */
 export interface RegistryEvents {
@@ -20,10 +21,13 @@ export interface RegistryEvents {
   ended(session: ServerSession, reason: SessionLossReasonValue): void;
   /** Held sessions were evicted to stay within the budget. */
   evicted(count: number, bytes: number): void;
+  /** The session has a new key (a rotation); `retired` keys no longer restore it. */
+  rekeyed?(session: ServerSession): void;
+  retired?(keys: readonly string[]): void;
 }
 
 export interface RegistryOptions {
-  store: SessionStore<ServerSession>;
+  index: SessionIndex<ServerSession>;
   limits: SessionLimits;
   budget: MemoryBudget;
   admission: Admission;
@@ -39,7 +43,7 @@ export interface FoundSession {
 }
 
 export class SessionRegistry {
-  readonly store: SessionStore<ServerSession>;
+  readonly index: SessionIndex<ServerSession>;
   readonly budget: MemoryBudget;
   readonly admission: Admission;
   readonly #limits: SessionLimits;
@@ -54,7 +58,7 @@ export class SessionRegistry {
   readonly #previous = new Map<string, ServerSession>();
 
   constructor(options: RegistryOptions) {
-    this.store = options.store;
+    this.index = options.index;
     this.budget = options.budget;
     this.admission = options.admission;
     this.#limits = options.limits;
@@ -69,20 +73,20 @@ export class SessionRegistry {
 
   /** A new session enters: stored, and counted against its address and user. */
   add(session: ServerSession): void {
-    this.store.set(session.key, session);
+    this.index.set(session.key, session);
     session.share = this.admission.opened(session.origin, session.user);
   }
 
   /** The live session an id names, if any (ended ones are not found). */
   find(id: string): FoundSession | undefined {
     const key = sessionKey(id);
-    const session = this.store.get(key) ?? this.#previous.get(key);
+    const session = this.index.get(key) ?? this.#previous.get(key);
     return session === undefined || session.ended ? undefined : { session, key };
   }
 
   /** Why the session an id named is gone, if that is remembered. */
   lossReason(id: string): SessionLossReasonValue | undefined {
-    return this.store.lossReason(sessionKey(id));
+    return this.index.lossReason(sessionKey(id));
   }
 
   /**
@@ -109,7 +113,38 @@ export class SessionRegistry {
 
   /** After a restore attached it: forgets previous ids the client has confirmed replacing. */
   settle(session: ServerSession): void {
-    for (const key of session.pruneArchivedKeys()) this.#previous.delete(key);
+    const retired = session.pruneArchivedKeys();
+    for (const key of retired) this.#previous.delete(key);
+    if (retired.length > 0) this.#events.retired?.(retired);
+  }
+
+  /** Cuts the session's connection off (its client moved on); the session is not held for a restore here. */
+  supersede(session: ServerSession): void {
+    const connection = session.connection;
+    if (connection === null) return;
+    session.connection = null;
+    session.peer.detach();
+    connection.supersede();
+  }
+
+  /** The live session under a key: its current one or a previous id's. */
+  findByKey(key: string): ServerSession | undefined {
+    const session = this.index.get(key) ?? this.#previous.get(key);
+    return session === undefined || session.ended ? undefined : session;
+  }
+
+  /**
+   * Takes one session out of this process as a record, for another node:
+   * a connection still attached is superseded first (the client has moved
+   * on), calls this side made fail with `error`.
+   */
+  handOver(session: ServerSession, error: Error): SavedSession {
+    this.supersede(session);
+    const saved = { key: session.key, record: session.toRecord(), fence: session.fence };
+    this.#remove(session, SessionLossReason.CLOSED);
+    session.peer.end(error);
+    session.released();
+    return saved;
   }
 
   /** The connection died: the session is held for `holdTime`, and may be evicted meanwhile. */
@@ -145,9 +180,9 @@ export class SessionRegistry {
    */
   surrender(error: Error): SavedSession[] {
     const saved: SavedSession[] = [];
-    for (const session of [...this.store.values()]) {
+    for (const session of [...this.index.values()]) {
       if (session.ended) continue;
-      saved.push({ key: session.key, record: session.toRecord() });
+      saved.push({ key: session.key, record: session.toRecord(), ...(session.fence > 0 && { fence: session.fence }) });
       this.#remove(session, SessionLossReason.CLOSED);
       session.peer.end(error);
       session.released();
@@ -158,7 +193,8 @@ export class SessionRegistry {
   /** Ends a session for good; a later restore is answered 11 with the reason. */
   end(session: ServerSession, reason: SessionLossReasonValue): void {
     if (session.ended) return;
-    this.#remove(session, reason);
+    const retired = this.#remove(session, reason);
+    if (retired.length > 0) this.#events.retired?.(retired);
     const connection = session.connection;
     session.connection = null;
     const error = new SessionLostError(reason);
@@ -177,15 +213,17 @@ export class SessionRegistry {
     this.#held.add(session);
   }
 
-  /** Forgets a session everywhere it is counted or found. */
-  #remove(session: ServerSession, reason: SessionLossReasonValue): void {
+  /** Forgets a session everywhere it is counted or found; returns its previous ids' keys. */
+  #remove(session: ServerSession, reason: SessionLossReasonValue): string[] {
     session.ended = true;
     clearTimeout(session.expiryTimer);
     this.#held.delete(session);
-    this.store.delete(session.key, reason);
-    for (const key of session.pruneArchivedKeys(Infinity)) this.#previous.delete(key);
+    this.index.delete(session.key, reason);
+    const retired = session.pruneArchivedKeys(Infinity);
+    for (const key of retired) this.#previous.delete(key);
     this.#channels.drop(session);
     this.admission.closed(session.origin, session.user);
+    return retired;
   }
 
   /**
@@ -219,9 +257,10 @@ export class SessionRegistry {
     const previous = session.key;
     session.rekey(sessionKey(id), secret, session.peer.state.lastSeq);
     // A previous id that is no longer accepted reads as unknown, as any other.
-    this.store.delete(previous, SessionLossReason.NOT_FOUND);
+    this.index.delete(previous, SessionLossReason.NOT_FOUND);
     this.#previous.set(previous, session);
-    this.store.set(session.key, session);
+    this.index.set(session.key, session);
+    this.#events.rekeyed?.(session);
     return true;
   }
 
@@ -236,6 +275,6 @@ export class SessionRegistry {
 
   /** Every live session. */
   values(): IterableIterator<ServerSession> {
-    return this.store.values();
+    return this.index.values();
   }
 }

@@ -1,7 +1,9 @@
 /**
  * Whether a restore hello may have the session it names. In order:
  *
- * 1. The address has restore attempts left (bogus ids count too).
+ * 1. The address has restore attempts left (bogus ids count too): the
+ *    server checks that first ({@link admitRestoreAttempt}), before it
+ *    asks a shared store for a session this process does not hold.
  * 2. The id names a live session of this application.
  * 3. A bound session (a tjstp client opened it) needs a valid proof of its
  *    key, and a nonce above any used before: a replayed or late hello is
@@ -60,6 +62,11 @@ export type RestoreRefusal = 'proof' | 'id-only' | 'address';
  * Decides a restore; throws the RemoteError to answer with. `refused` hears
  * of refusals that look like someone else's id (for the log).
  */
+/** Step 1: the address may try a restore now; throws error 31 when not. */
+export const admitRestoreAttempt = (registry: SessionRegistry, remoteAddress: string): void => {
+  if (!registry.admission.admitRestore(addressKey(remoteAddress))) throw limitExceeded(LimitName.RESTORE_RATE);
+};
+
 export const admitRestore = (
   registry: SessionRegistry,
   options: RestoreOptions,
@@ -69,7 +76,6 @@ export const admitRestore = (
   refused: (why: RestoreRefusal, session: ServerSession) => void,
 ): AdmittedRestore => {
   const origin = addressKey(remoteAddress);
-  if (!registry.admission.admitRestore(origin)) throw limitExceeded(LimitName.RESTORE_RATE);
   const request = readRestoreRequest(credentials);
   if (request === undefined) throw sessionNotFound();
   const found = registry.find(request.id);

@@ -32,7 +32,8 @@ import { legacyReceived, welcomeExtension } from './handshake';
 import { openListeners, type Listener, type ListenOptions } from './listeners';
 import { MemoryBudget, defaultMaxSessionMemory } from './memory-budget';
 import { SessionRegistry } from './registry';
-import { admitRestore, defaultRestoreOptions, type RestoreOptions, type RestoreRefusal } from './restore';
+import { SharedSessions } from './shared-sessions';
+import { admitRestore, admitRestoreAttempt, defaultRestoreOptions, type RestoreOptions, type RestoreRefusal } from './restore';
 import { consoleLogger, type Logger, type Refusal, type ServerEvents, type ServerOptions, type ServerStats } from './options';
 import { createSessionHooks, type Authenticate, type AuthenticationRequest } from './session-hooks';
 import {
@@ -43,7 +44,8 @@ import {
   type ServerSessionHooks,
   type SessionLimits,
 } from './session';
-import { MemorySessionStore, type SavedSession, type SessionStore } from './session-store';
+import { MemorySessionIndex, type SessionIndex } from './session-index';
+import type { SavedSession } from './session-store';
 import { reviveSessions, type RevivalReport } from './handover';
 
 export type { Authenticate, AuthenticationRequest, Logger, Refusal, RevivalReport, SavedSession, ServerEvents, ServerOptions, ServerStats };
@@ -57,7 +59,8 @@ const refusalWording: Record<RestoreRefusal, string> = {
 
 export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost {
   readonly applications: ApplicationRegistry;
-  readonly sessions: SessionStore<ServerSession>;
+  /** The sessions this process serves, attached or held. */
+  readonly sessions: SessionIndex<ServerSession>;
   /** Rooms of sessions within each application. */
   readonly channels = new Channels();
   readonly limits: SessionLimits;
@@ -82,13 +85,15 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   #busyRefusals = 0;
   #evicted = 0;
   #closing = false;
+  readonly #shared: SharedSessions | undefined;
+  #storeOpened: Promise<void> | undefined;
   #closed = false;
   #listenersClosed: Promise<void> = Promise.resolve();
 
   constructor(options: ServerOptions) {
     super();
     this.applications = new ApplicationRegistry(options.applications);
-    this.sessions = options.store ?? new MemorySessionStore<ServerSession>();
+    this.sessions = new MemorySessionIndex<ServerSession>();
     this.limits = { ...defaultSessionLimits, ...options.session };
     this.handshakeTimeout = options.handshakeTimeout ?? 3000;
     this.heartbeatInterval = options.heartbeatInterval ?? 15_000;
@@ -109,14 +114,19 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     this.#warnings = new LogThrottle((line) => this.logger.warn(line));
     const budget = new MemoryBudget(options.maxSessionMemory ?? defaultMaxSessionMemory(), () => this.#registry.reclaim());
     this.#registry = new SessionRegistry({
-      store: this.sessions,
+      index: this.sessions,
       limits: this.limits,
       budget,
       admission: new Admission(options),
       channels: this.channels,
       events: {
         detached: (session) => this.emit('detach', session),
-        ended: (session, reason) => this.emit('end', session, reason),
+        ended: (session, reason) => {
+          this.#shared?.ended(session, reason);
+          this.emit('end', session, reason);
+        },
+        rekeyed: (session) => this.#shared?.rekeyed(session),
+        retired: (keys) => this.#shared?.retired(keys),
         evicted: (count, bytes) => {
           this.#evicted += count;
           this.#warnings.log(`evicted ${count} held session(s), ${(bytes / 1048576).toFixed(1)} MiB, to stay within maxSessionMemory (${(budget.limit / 1048576).toFixed(0)} MiB)`);
@@ -134,6 +144,22 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       onEvent: (session, iface, name, args) => this.emit('event', session, iface, name, args),
       broadcast: (app, iface, name, args) => this.broadcast(app, iface, name, args),
     });
+    if (options.store !== undefined) {
+      const shared = new SharedSessions(options.store, {
+        registry: this.#registry,
+        holdTime: this.limits.holdTime,
+        drainTimeout: this.drainTimeout,
+        logger: this.logger,
+        idOnlyRestore: this.#restoreOptions.idOnlyRestore,
+        importSessions: (saved) => this.importSessions(saved),
+        deliver: (event) => {
+          if (event.channel === undefined) this.#deliverBroadcast(event.app, event.iface, event.name, event.args);
+          else this.channels.deliver(event.app, event.channel, event.iface, event.name, event.args);
+        },
+      });
+      this.#shared = shared;
+      this.channels.relay = (app, channel, iface, name, args) => shared.publish({ app, channel, iface, name, args: [...args] });
+    }
   }
 
   /** Where each session's memory is charged: the server's budget. */
@@ -159,6 +185,8 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
 
   /** Opens listeners; resolves with one entry per bound address. */
   async listen(options: ListenOptions): Promise<readonly Listener[]> {
+    // The shared store first: other nodes may ask for sessions as soon as clients come.
+    if (this.#shared !== undefined) await (this.#storeOpened ??= this.#shared.open());
     const opened = await openListeners(options, {
       maxMessageSize: this.maxMessageSize,
       maxUnsentBytes: this.maxUnsentBytes,
@@ -183,8 +211,17 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     this.#connections.add(new ServerConnection(transport, this));
   }
 
-  /** Sends an event to every session of an application, detached ones included. */
+  /**
+   * Sends an event to every session of an application, detached ones
+   * included; with a shared store, every node's. Returns how many sessions
+   * of this process it reached.
+   */
   broadcast(appName: string, iface: string, name: string, args: readonly unknown[]): number {
+    this.#shared?.publish({ app: appName, iface, name, args: [...args] });
+    return this.#deliverBroadcast(appName, iface, name, args);
+  }
+
+  #deliverBroadcast(appName: string, iface: string, name: string, args: readonly unknown[]): number {
     const event = prepareEvent(iface, name, args);
     let count = 0;
     for (const session of [...this.sessions.values()]) {
@@ -217,6 +254,8 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       for (const session of [...this.sessions.values()]) this.endSession(session, SessionLossReason.CLOSED);
       await this.#listenersClosed;
     }
+    // Ends of sessions go to the store before its connection closes.
+    await this.#shared?.close().catch((error: unknown) => this.logger.warn(`session store: ${(error as Error)?.message ?? String(error)}`));
     this.failures.close();
   }
 
@@ -263,6 +302,22 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       hooks: this.#hooks,
       meter: this.#registry.budget,
     });
+  }
+
+  /**
+   * Parks the sessions of a suspended server in its shared store, where
+   * any node can claim them, and closes. Resolves to how many were parked.
+   */
+  async park(): Promise<number> {
+    const shared = this.#shared;
+    if (shared === undefined) throw new Error('No shared store to park sessions in (the store option)');
+    const saved = this.exportSessions();
+    try {
+      await shared.park(saved);
+    } finally {
+      await this.close();
+    }
+    return saved.length;
   }
 
   #closeListeners(): Promise<void> {
@@ -340,12 +395,16 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       meter: registry.budget,
     });
     registry.add(session);
+    // Other nodes learn that this one serves it (if the store is away, it is served here only).
+    const shared = this.#shared?.created(session).catch((error: unknown) => {
+      this.#warnings.log(`session store: a new session is known to this node only: ${(error as Error)?.message ?? String(error)}`);
+    });
     // The client kept the state of a session this server lost: the application rebuilds from it.
-    if (hello.tjstp !== undefined && Object.hasOwn(hello.tjstp, 'resume') && await app.resume(session.context, hello.tjstp.resume)) {
-      if (connection.state !== 'authenticating') {
-        registry.end(session, SessionLossReason.CLOSED);
-        throw new TjstpError(ErrorCode.NO_HANDSHAKE_RESPONSE);
-      }
+    const resumed = hello.tjstp !== undefined && Object.hasOwn(hello.tjstp, 'resume') && await app.resume(session.context, hello.tjstp.resume);
+    if (shared !== undefined) await shared;
+    if ((resumed || shared !== undefined) && connection.state !== 'authenticating') {
+      registry.end(session, SessionLossReason.CLOSED);
+      throw new TjstpError(ErrorCode.NO_HANDSHAKE_RESPONSE);
     }
     const extension = welcomeExtension(this.limits, this);
     if (secret !== undefined) Object.assign(extension, { key: secret, user });
@@ -393,7 +452,22 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     return user;
   }
 
-  #restore(connection: ServerConnection, app: Application, credentials: unknown): ServerSession {
+  #restore(connection: ServerConnection, app: Application, credentials: unknown): ServerSession | Promise<ServerSession> {
+    try {
+      admitRestoreAttempt(this.#registry, connection.transport.remoteAddress);
+    } catch (error) {
+      this.emit('refused', LimitName.RESTORE_RATE, connection.transport.remoteAddress);
+      throw error;
+    }
+    const shared = this.#shared;
+    if (shared === undefined) return this.#resume(connection, app, credentials);
+    return shared.acquire(credentials).then(() => {
+      if (connection.state !== 'authenticating') throw new TjstpError(ErrorCode.NO_HANDSHAKE_RESPONSE);
+      return this.#resume(connection, app, credentials);
+    });
+  }
+
+  #resume(connection: ServerConnection, app: Application, credentials: unknown): ServerSession {
     const remoteAddress = connection.transport.remoteAddress;
     const registry = this.#registry;
     let admitted;

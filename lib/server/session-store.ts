@@ -1,9 +1,21 @@
 /**
- * Where the server keeps sessions between connections. Sessions are looked
- * up by key — a hash of the session id — so neither the store nor a dump of
- * it ever holds an id that could be replayed. The in-memory store is the
- * default; a shared store (Redis) implements the same interface from
- * {@link ServerSessionRecord} snapshots.
+ * Where sessions live beyond one process: the asynchronous store that
+ * several server processes (a restart, workers, machines) share. Redis
+ * implements it (`redis-store.ts`); the default, for one process, keeps
+ * nothing beyond it.
+ *
+ * The model is ownership with handover, not replication. A session is
+ * served by exactly one node, its owner, which keeps it in memory while
+ * attached and while held after a disconnect: a resume on the same node
+ * costs no round trip. A resume on another node asks the store who owns
+ * the session; the owner hands it over (its record, parked in the
+ * store), and the asking node claims it. Every claim takes a new fencing
+ * token, and a park only succeeds for the owner holding the current one,
+ * so two nodes never serve one session. A node that stops gracefully
+ * parks all its sessions. A node that dies without warning takes its
+ * sessions with it: their records are not in the store, and a resume
+ * elsewhere is told `not_found`, never given a stale copy that would run
+ * a call twice.
  */
 import type { SessionLossReasonValue } from '../protocol/errors';
 import type { SessionSnapshot } from '../session/state';
@@ -39,71 +51,68 @@ export interface ServerSessionRecord {
 export interface SavedSession {
   key: string;
   record: ServerSessionRecord;
+  /** The fencing token the exporting node held it with in a shared store, if any. */
+  fence?: number;
 }
 
-export interface SessionStore<S> {
-  get(key: string): S | undefined;
-  set(key: string, session: S): void;
-  /** Removes a session, remembering for a while why it is gone. */
-  delete(key: string, reason: SessionLossReasonValue): void;
-  /** Why a session is gone, if it is remembered. */
-  lossReason(key: string): SessionLossReasonValue | undefined;
-  readonly size: number;
-  values(): IterableIterator<S>;
+
+/** What a claim found. */
+export type Claim =
+  /** Parked: it is this node's now, with this fencing token. */
+  | { kind: 'claimed'; saved: SavedSession; fence: number }
+  /** Served by a live node: ask it to hand the session over. `secret` checks a restore's proof first. */
+  | { kind: 'owned'; node: string; secret: string | undefined }
+  /** Not to be had, and why (`not_found` when nothing is known). */
+  | { kind: 'gone'; reason: SessionLossReasonValue };
+
+/** Asking a session's owner to hand it over. */
+export interface HandoverRequest {
+  key: string;
+  /** The restore's nonce: a stale one is refused without touching the session. */
+  nonce: number | undefined;
 }
 
-export interface MemorySessionStoreOptions {
-  /** How many loss reasons to remember (oldest forgotten first). Default 10,000. */
-  maxTombstones?: number;
-  /** How long to remember a loss reason, ms. Default 1 hour. */
-  tombstoneTtl?: number;
+/** The owner's answer: parked (claim it now), or why not. */
+export type HandoverReply = 'parked' | 'stale' | 'gone';
+
+/** An event for every node's sessions of an application (a broadcast) or of one channel. */
+export interface SharedEvent {
+  app: string;
+  /** Undefined: every session of the application. */
+  channel?: string;
+  iface: string;
+  name: string;
+  args: unknown[];
 }
 
-export class MemorySessionStore<S> implements SessionStore<S> {
-  readonly #sessions = new Map<string, S>();
-  /** Insertion-ordered, so the oldest is first to evict. */
-  readonly #tombstones = new Map<string, { reason: SessionLossReasonValue; at: number }>();
-  readonly #maxTombstones: number;
-  readonly #tombstoneTtl: number;
+/** What a node serving from the store answers. */
+export interface StoreHandlers {
+  handover(request: HandoverRequest): Promise<HandoverReply>;
+  /** An event another node published. */
+  event(event: SharedEvent): void;
+}
 
-  constructor(options: MemorySessionStoreOptions = {}) {
-    this.#maxTombstones = options.maxTombstones ?? 10_000;
-    this.#tombstoneTtl = options.tombstoneTtl ?? 60 * 60 * 1000;
-  }
-
-  get size(): number {
-    return this.#sessions.size;
-  }
-
-  get(key: string): S | undefined {
-    return this.#sessions.get(key);
-  }
-
-  set(key: string, session: S): void {
-    this.#sessions.set(key, session);
-    this.#tombstones.delete(key);
-  }
-
-  delete(key: string, reason: SessionLossReasonValue): void {
-    if (!this.#sessions.delete(key)) return;
-    this.#tombstones.set(key, { reason, at: Date.now() });
-    if (this.#tombstones.size > this.#maxTombstones) {
-      const oldest = this.#tombstones.keys().next().value;
-      if (oldest !== undefined) this.#tombstones.delete(oldest);
-    }
-  }
-
-  lossReason(key: string): SessionLossReasonValue | undefined {
-    const tombstone = this.#tombstones.get(key);
-    if (!tombstone) return undefined;
-    if (Date.now() - tombstone.at > this.#tombstoneTtl) {
-      this.#tombstones.delete(key);
-      return undefined;
-    }
-    return tombstone.reason;
-  }
-
-  values(): IterableIterator<S> {
-    return this.#sessions.values();
-  }
+export interface SessionStore {
+  /** This process's name among the nodes sharing the store. */
+  readonly node: string;
+  /** Starts serving: `handlers` hear other nodes. */
+  open(handlers: StoreHandlers): Promise<void>;
+  /** A new session, owned by this node. `secret` (a bound session's key) lets other nodes check proofs. */
+  create(key: string, secret: string | undefined): Promise<number>;
+  /** Claims a parked session for this node, or says who serves it, or why it is gone. */
+  claim(key: string): Promise<Claim>;
+  /** Asks the owner to hand a session over; resolves once it is parked (or why not). */
+  requestHandover(node: string, request: HandoverRequest): Promise<HandoverReply>;
+  /**
+   * Parks sessions this node owns (with the fencing token it holds) for
+   * any node to claim, each expiring `holdTime` ms from now unless
+   * claimed, with its channels, so events reach it meanwhile.
+   */
+  park(sessions: readonly { saved: SavedSession; fence: number }[], holdTime: number): Promise<void>;
+  /** The session ended (expired, closed, evicted…): forgotten, the reason kept for a while. */
+  end(key: string, reason: SessionLossReasonValue): Promise<void>;
+  /** Publishes an event to the other nodes' sessions and to parked ones. */
+  publish(event: SharedEvent): Promise<void>;
+  /** Stops serving (after parking what it owns). */
+  close(): Promise<void>;
 }

@@ -156,6 +156,8 @@ export class ServerSession implements MemoryMeter {
   ended = false;
   /** The highest restore nonce used: a restore must bring a greater one. */
   nonce: number;
+  /** The fencing token this node holds it with in a shared store (0: no store). */
+  fence = 0;
   /** Its address's output allowance, which what it is sent draws on (set by the registry). */
   share: AddressShare | undefined;
   #user: string | null;

@@ -44,7 +44,8 @@ export class Proxy {
   kills = 0;
   connections = 0;
 
-  constructor(readonly targetPort: number) {
+  /** Where new connections go; change it to move clients to another server (a load balancer). */
+  constructor(public targetPort: number) {
     this.server = net.createServer({ allowHalfOpen: true }, (client) => this.#accept(client));
   }
 

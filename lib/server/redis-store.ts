@@ -1,0 +1,294 @@
+/**
+ * The session store on Redis (through ioredis), for several server
+ * processes: workers on one machine, or machines behind a load balancer.
+ * See `session-store.ts` for the model (ownership with handover).
+ *
+ * Keys, under a prefix (default `tjstp:`):
+ *   s:<key>   hash: owner (node, or '' while parked), fence, secret, and
+ *             while parked: meta (the record without its outbox), lastSeq,
+ *             bytes; expires `holdTime` after it was parked
+ *   o:<key>   list: a parked session's outbox, `seq\ttext` each
+ *   t:<key>   why a session ended (a tombstone), kept `tombstoneTtl`
+ *   n:<node>  a live node; refreshed every second, gone 5 s after it dies
+ *   pa:<app>, pc:<app>\0<channel>   sets of parked sessions, for events
+ * Pub/sub: `bus` carries events between nodes, `h:<node>` handover
+ * requests to a node and `r:<node>` the answers.
+ *
+ * Each claim, park and end is one Lua script, so it is atomic. One Redis,
+ * not Redis Cluster: the scripts touch keys they compute.
+ */
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import { isSessionLossReason, type SessionLossReasonValue } from '../protocol/errors';
+import type {
+  Claim,
+  HandoverReply,
+  HandoverRequest,
+  SavedSession,
+  ServerSessionRecord,
+  SessionStore,
+  SharedEvent,
+  StoreHandlers,
+} from './session-store';
+import { prepareEvent } from '../session/prepared-event';
+
+export interface RedisSessionStoreOptions {
+  /** `redis://host:port/db`. Default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Key and channel prefix, so several deployments can share one Redis. Default `tjstp:`. */
+  prefix?: string;
+  /** How long an ended session's reason is remembered, ms. Default 1 hour. */
+  tombstoneTtl?: number;
+  /** How long a handover may take before the restore is answered 30 (retry), ms. Default 3000. */
+  handoverTimeout?: number;
+  /** A parked session that collects more than this many bytes of events ends (`overflow`). Default 4 MiB. */
+  maxBufferedBytes?: number;
+}
+
+const NODE_TTL = 5000;
+const NODE_REFRESH = 1000;
+
+/** KEYS: s, t, n-prefix. ARGV: node. Returns {kind, ...}. */
+const CLAIM = `
+local s, t = KEYS[1], KEYS[2]
+if redis.call('EXISTS', s) == 0 then
+  return {'gone', redis.call('GET', t) or 'not_found'}
+end
+local owner = redis.call('HGET', s, 'owner')
+if owner ~= '' then
+  if owner ~= ARGV[1] and redis.call('EXISTS', ARGV[2] .. owner) == 1 then
+    return {'owned', owner, redis.call('HGET', s, 'secret') or ''}
+  end
+  -- Its owner died (or forgot it): what the store has is not the session as it was.
+  redis.call('DEL', s)
+  redis.call('SET', t, 'not_found', 'PX', ARGV[4])
+  return {'gone', 'not_found'}
+end
+local fence = redis.call('HINCRBY', s, 'fence', 1)
+local meta = redis.call('HGET', s, 'meta')
+local lastSeq = redis.call('HGET', s, 'lastSeq')
+local o = ARGV[3] .. 'o:' .. ARGV[5]
+local outbox = redis.call('LRANGE', o, 0, -1)
+redis.call('DEL', o)
+redis.call('HSET', s, 'owner', ARGV[1])
+redis.call('HDEL', s, 'meta', 'lastSeq', 'bytes')
+redis.call('PERSIST', s)
+redis.call('DEL', t)
+return {'claimed', meta, lastSeq, tostring(fence), outbox}
+`;
+
+/**
+ * KEYS: s, o, t. ARGV: node, fence, meta, lastSeq, bytes, holdTime,
+ * tombstoneTtl, key, the number of sets N, N sets, then the outbox entries.
+ */
+const PARK = `
+local s, o, t = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('HGET', s, 'owner') ~= ARGV[1] or redis.call('HGET', s, 'fence') ~= ARGV[2] then return 0 end
+redis.call('HSET', s, 'owner', '', 'meta', ARGV[3], 'lastSeq', ARGV[4], 'bytes', ARGV[5])
+redis.call('DEL', o)
+local sets = tonumber(ARGV[9])
+for j = 1, sets do redis.call('SADD', ARGV[9 + j], ARGV[8]) end
+for i = 10 + sets, #ARGV do redis.call('RPUSH', o, ARGV[i]) end
+redis.call('PEXPIRE', s, ARGV[6])
+redis.call('PEXPIRE', o, ARGV[6])
+redis.call('SET', t, 'expired', 'PX', tonumber(ARGV[6]) + tonumber(ARGV[7]))
+return 1
+`;
+
+/** KEYS: s, o, t. ARGV: node, reason, tombstoneTtl. Only the owner (or nobody, parked) ends a session. */
+const END = `
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if owner == false then return 0 end
+if owner ~= '' and owner ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
+return 1
+`;
+
+/**
+ * Appends an event to every parked session of a set. KEYS: the set.
+ * ARGV: prefix, event body (after the id), maxBufferedBytes, tombstoneTtl.
+ */
+const APPEND = `
+local members = redis.call('SMEMBERS', KEYS[1])
+local reached = 0
+for _, key in ipairs(members) do
+  local s = ARGV[1] .. 's:' .. key
+  if redis.call('HGET', s, 'owner') == '' then
+    local seq = redis.call('HINCRBY', s, 'lastSeq', 1)
+    local text = '{"event":[' .. tostring(-seq) .. ARGV[2]
+    local bytes = redis.call('HINCRBY', s, 'bytes', #text + 48)
+    local o = ARGV[1] .. 'o:' .. key
+    if bytes > tonumber(ARGV[3]) then
+      redis.call('DEL', s, o)
+      redis.call('SET', ARGV[1] .. 't:' .. key, 'overflow', 'PX', ARGV[4])
+      redis.call('SREM', KEYS[1], key)
+    else
+      redis.call('RPUSH', o, tostring(seq) .. '\\t' .. text)
+      reached = reached + 1
+    end
+  else
+    redis.call('SREM', KEYS[1], key)
+  end
+end
+return reached
+`;
+
+interface Pending {
+  resolve(reply: HandoverReply): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class RedisSessionStore implements SessionStore {
+  readonly node = randomBytes(8).toString('hex');
+  readonly #redis: Redis;
+  readonly #subscriber: Redis;
+  readonly #prefix: string;
+  readonly #tombstoneTtl: number;
+  readonly #handoverTimeout: number;
+  readonly #maxBufferedBytes: number;
+  readonly #pending = new Map<string, Pending>();
+  #handlers: StoreHandlers | undefined;
+  #alive: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: RedisSessionStoreOptions = {}) {
+    const url = options.url ?? 'redis://127.0.0.1:6379';
+    // Commands wait while Redis is away, up to a point: a restore then fails and is retried, never served from nothing.
+    const settings = { maxRetriesPerRequest: 3, enableOfflineQueue: true, lazyConnect: true };
+    this.#redis = new Redis(url, settings);
+    this.#subscriber = new Redis(url, settings);
+    this.#prefix = options.prefix ?? 'tjstp:';
+    this.#tombstoneTtl = options.tombstoneTtl ?? 60 * 60 * 1000;
+    this.#handoverTimeout = options.handoverTimeout ?? 3000;
+    this.#maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
+    // ioredis reports connection trouble as 'error' events; a command's own failure rejects it.
+    this.#redis.on('error', () => {});
+    this.#subscriber.on('error', () => {});
+  }
+
+  async open(handlers: StoreHandlers): Promise<void> {
+    this.#handlers = handlers;
+    await Promise.all([this.#redis.connect(), this.#subscriber.connect()]);
+    const p = this.#prefix;
+    this.#subscriber.on('message', (channel: string, text: string) => this.#onMessage(channel, text));
+    await this.#subscriber.subscribe(`${p}bus`, `${p}h:${this.node}`, `${p}r:${this.node}`);
+    await this.#beat();
+    this.#alive = setInterval(() => {
+      this.#beat().catch(() => {});
+    }, NODE_REFRESH);
+    this.#alive.unref();
+  }
+
+  async create(key: string, secret: string | undefined): Promise<number> {
+    const p = this.#prefix;
+    await this.#redis.multi()
+      .hset(`${p}s:${key}`, 'owner', this.node, 'fence', '1', 'secret', secret ?? '')
+      .del(`${p}t:${key}`)
+      .exec();
+    return 1;
+  }
+
+  async claim(key: string): Promise<Claim> {
+    const p = this.#prefix;
+    const reply = await this.#redis.eval(CLAIM, 2, `${p}s:${key}`, `${p}t:${key}`, this.node, `${p}n:`, p, String(this.#tombstoneTtl), key) as unknown[];
+    const kind = String(reply[0]);
+    if (kind === 'gone') return { kind, reason: isSessionLossReason(reply[1]) ? reply[1] : 'not_found' };
+    if (kind === 'owned') return { kind, node: String(reply[1]), secret: reply[2] === '' ? undefined : String(reply[2]) };
+    const meta = JSON.parse(String(reply[1])) as Omit<ServerSessionRecord, 'peer'> & { peer: { received: number; acked: number } };
+    const outbox = (reply[4] as string[]).map((entry): [number, string] => {
+      const tab = entry.indexOf('\t');
+      return [Number(entry.slice(0, tab)), entry.slice(tab + 1)];
+    });
+    const record: ServerSessionRecord = { ...meta, peer: { ...meta.peer, lastSeq: Number(reply[2]), outbox } };
+    return { kind: 'claimed', saved: { key, record }, fence: Number(reply[3]) };
+  }
+
+  requestHandover(node: string, request: HandoverRequest): Promise<HandoverReply> {
+    const id = randomBytes(8).toString('hex');
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`node ${node} did not hand the session over within ${this.#handoverTimeout} ms`));
+      }, this.#handoverTimeout);
+      this.#pending.set(id, { resolve, timer });
+      this.#redis.publish(`${this.#prefix}h:${node}`, JSON.stringify({ id, from: this.node, ...request })).catch((error: unknown) => {
+        clearTimeout(timer);
+        this.#pending.delete(id);
+        reject(error as Error);
+      });
+    });
+  }
+
+  async park(sessions: readonly { saved: SavedSession; fence: number }[], holdTime: number): Promise<void> {
+    const p = this.#prefix;
+    const pipeline = this.#redis.pipeline();
+    for (const { saved, fence } of sessions) {
+      const { key, record } = saved;
+      const { outbox, lastSeq, ...counters } = record.peer;
+      const meta = JSON.stringify({ ...record, peer: counters });
+      let bytes = 0;
+      for (const [, text] of outbox) bytes += Buffer.byteLength(text) + 48;
+      const sets = [`${p}pa:${record.app}`, ...record.channels.map((channel) => `${p}pc:${record.app}\0${channel}`)];
+      pipeline.eval(PARK, 3, `${p}s:${key}`, `${p}o:${key}`, `${p}t:${key}`,
+        this.node, String(fence), meta, String(lastSeq), String(bytes), String(holdTime), String(this.#tombstoneTtl),
+        key, String(sets.length), ...sets, ...outbox.map(([seq, text]) => `${seq}\t${text}`));
+    }
+    const results = await pipeline.exec();
+    for (const [error] of results ?? []) if (error) throw error;
+  }
+
+  async end(key: string, reason: SessionLossReasonValue): Promise<void> {
+    const p = this.#prefix;
+    await this.#redis.eval(END, 3, `${p}s:${key}`, `${p}o:${key}`, `${p}t:${key}`, this.node, reason, String(this.#tombstoneTtl));
+  }
+
+  async publish(event: SharedEvent): Promise<void> {
+    const p = this.#prefix;
+    const set = event.channel === undefined ? `${p}pa:${event.app}` : `${p}pc:${event.app}\0${event.channel}`;
+    const { body } = prepareEvent(event.iface, event.name, event.args);
+    await this.#redis.pipeline()
+      .publish(`${p}bus`, JSON.stringify({ from: this.node, event }))
+      .eval(APPEND, 1, set, p, body, String(this.#maxBufferedBytes), String(this.#tombstoneTtl))
+      .exec();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#alive);
+    for (const [id, pending] of this.#pending) {
+      clearTimeout(pending.timer);
+      pending.resolve('gone');
+      this.#pending.delete(id);
+    }
+    await this.#redis.del(`${this.#prefix}n:${this.node}`).catch(() => 0);
+    this.#subscriber.disconnect();
+    await this.#redis.quit().catch(() => 'OK');
+  }
+
+  #beat(): Promise<unknown> {
+    return this.#redis.set(`${this.#prefix}n:${this.node}`, '1', 'PX', NODE_TTL);
+  }
+
+  #onMessage(channel: string, text: string): void {
+    const p = this.#prefix;
+    let message: Record<string, unknown>;
+    try {
+      message = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (channel === `${p}bus`) {
+      if (message.from !== this.node) this.#handlers?.event(message.event as SharedEvent);
+    } else if (channel === `${p}r:${this.node}`) {
+      const pending = this.#pending.get(String(message.id));
+      if (!pending) return;
+      this.#pending.delete(String(message.id));
+      clearTimeout(pending.timer);
+      pending.resolve(message.reply as HandoverReply);
+    } else if (channel === `${p}h:${this.node}` && this.#handlers) {
+      const request: HandoverRequest = { key: String(message.key), nonce: typeof message.nonce === 'number' ? message.nonce : undefined };
+      this.#handlers.handover(request).catch((): HandoverReply => 'gone').then((reply) =>
+        this.#redis.publish(`${p}r:${String(message.from)}`, JSON.stringify({ id: message.id, reply })),
+      ).catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * A server's side of a shared session store (see `session-store.ts`):
+ * records the sessions it opens, fetches from the store or from their
+ * owner a session a client restores here, hands its own over when another
+ * node asks, relays events, and parks everything when it stops.
+ *
+ * The hot paths stay local: calls, events to local sessions and a resume
+ * on the node that holds the session never wait for the store.
+ */
+import {
+  ErrorCode,
+  LimitName,
+  RemoteError,
+  SessionLossReason,
+  TjstpError,
+  limitExceeded,
+  type SessionLossReasonValue,
+} from '../protocol/errors';
+import { readRestoreRequest } from '../protocol/restore';
+import { proofIsValid } from './binding';
+import { sessionLost } from './handshake';
+import type { RevivalReport } from './handover';
+import type { Logger } from './options';
+import type { SessionRegistry } from './registry';
+import { sessionKey, type ServerSession } from './session';
+import type { HandoverReply, HandoverRequest, SavedSession, SessionStore, SharedEvent } from './session-store';
+
+/** What the glue needs of its server. */
+export interface SharedHost {
+  readonly registry: SessionRegistry;
+  readonly holdTime: number;
+  readonly drainTimeout: number;
+  readonly logger: Logger;
+  readonly idOnlyRestore: boolean;
+  importSessions(saved: readonly unknown[]): RevivalReport;
+  /** Delivers an event another node published to this process's sessions. */
+  deliver(event: SharedEvent): void;
+}
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class SharedSessions {
+  readonly store: SessionStore;
+  readonly #host: SharedHost;
+
+  constructor(store: SessionStore, host: SharedHost) {
+    this.store = store;
+    this.#host = host;
+  }
+
+  open(): Promise<void> {
+    return this.store.open({
+      handover: (request) => this.#handOver(request),
+      event: (event) => this.#host.deliver(event),
+    });
+  }
+
+  /** A new session here: the store learns who serves it. */
+  async created(session: ServerSession): Promise<void> {
+    session.fence = await this.store.create(session.key, session.secretFor(session.key));
+  }
+
+  /**
+   * Before a restore is decided: brings the session here when another node
+   * has it. Returns quietly when there is nothing to bring (the restore is
+   * then refused as usual); throws the answer when the store says more:
+   * gone with a reason, stale, lost to a racing restore, or busy.
+   */
+  async acquire(credentials: unknown): Promise<void> {
+    const request = readRestoreRequest(credentials);
+    if (request === undefined || this.#host.registry.find(request.id) !== undefined) return;
+    const key = sessionKey(request.id);
+    let claim = await this.store.claim(key);
+    if (claim.kind === 'owned') {
+      // Prove the key before troubling the owner: an id alone moves nothing.
+      if (claim.secret !== undefined ? !proofIsValid(claim.secret, request) : !this.#host.idOnlyRestore) return;
+      let reply: HandoverReply;
+      try {
+        reply = await this.store.requestHandover(claim.node, { key, nonce: request.nonce });
+      } catch (error) {
+        this.#host.logger.warn(`a handover failed: ${(error as Error).message}`);
+        throw new RemoteError(ErrorCode.SERVER_BUSY);
+      }
+      if (reply === 'stale') throw sessionLost(SessionLossReason.STALE);
+      // Parked for us, or already handed to a racing restore: the store decides who has it.
+      claim = await this.store.claim(key);
+      // Another node's restore claimed it between the handover and us.
+      if (claim.kind === 'owned') throw limitExceeded(LimitName.RESTORE_RACE);
+    }
+    if (claim.kind === 'gone') throw sessionLost(claim.reason);
+    const report = this.#host.importSessions([{ ...claim.saved, fence: claim.fence }]);
+    const session = this.#host.registry.findByKey(key);
+    if (session !== undefined) session.fence = claim.fence;
+    else if (report.skipped.length > 0) this.#host.logger.warn(`a claimed session was not revived: ${report.skipped[0]!.why}`);
+  }
+
+  ended(session: ServerSession, reason: SessionLossReasonValue): void {
+    this.#quietly(this.store.end(session.key, reason));
+  }
+
+  rekeyed(session: ServerSession): void {
+    this.#quietly(this.store.create(session.key, session.secretFor(session.key)).then((fence) => {
+      session.fence = fence;
+    }));
+  }
+
+  retired(keys: readonly string[]): void {
+    for (const key of keys) this.#quietly(this.store.end(key, SessionLossReason.NOT_FOUND));
+  }
+
+  publish(event: SharedEvent): void {
+    this.#quietly(this.store.publish(event));
+  }
+
+  /** Parks sessions exported from this process (a graceful stop). */
+  park(saved: readonly SavedSession[]): Promise<void> {
+    return this.store.park(saved.map((entry) => ({ saved: entry, fence: entry.fence ?? 0 })), this.#host.holdTime);
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
+  /** Another node's client restores a session this node holds. */
+  async #handOver(request: HandoverRequest): Promise<HandoverReply> {
+    const registry = this.#host.registry;
+    const session = registry.findByKey(request.key);
+    if (session === undefined) return 'gone';
+    if (session.bound && request.nonce !== undefined && request.nonce <= session.nonce) return 'stale';
+    // Its connection here is cut first; calls running finish (their replies go with the session), up to the drain timeout.
+    registry.supersede(session);
+    const deadline = Date.now() + this.#host.drainTimeout;
+    while (session.peer.runningCount > 0 && Date.now() < deadline && !session.ended) await delay(5);
+    if (session.ended) return 'gone';
+    const saved = registry.handOver(session, new TjstpError(ErrorCode.SERVER_CLOSING));
+    await this.store.park([{ saved, fence: saved.fence ?? 0 }], this.#host.holdTime);
+    return 'parked';
+  }
+
+  #quietly(work: Promise<unknown>): void {
+    work.catch((error: unknown) => this.#host.logger.warn(`session store: ${(error as Error)?.message ?? String(error)}`));
+  }
+}
