@@ -42,6 +42,10 @@ export interface ServeConfig {
    * for none: a restart then ends every session.
    */
   sessionFile: string | false;
+  /** Sessions and events shared through this Redis (`redis://…`), for several processes or machines. */
+  redis?: string;
+  /** Worker processes sharing the listeners (needs `redis`). */
+  workers?: number;
 }
 
 /** Server options set by a whole number, with their flags. */
@@ -76,6 +80,10 @@ export const serveUsage = `Usage: tjstp serve [options]
   --session-file PATH       sessions kept across a graceful restart
                             (default .tjstp/sessions.json)
   --no-session-file         a restart ends every session
+  --redis URL               share sessions and events with other processes
+                            and machines through Redis (redis://host:port)
+  --workers N               N worker processes share the listeners (needs
+                            --redis); use the machine's cores
   --backlog N               connections queued before accept (4096)
   --max-session-memory N    bytes all sessions may hold (half the heap limit)
   --max-sessions-per-address N   live sessions per client address (1000)
@@ -113,6 +121,8 @@ const flags = {
   backlog: { type: 'string' },
   ...Object.fromEntries(Object.values(limitSettings).map((flag) => [flag, { type: 'string' }])) as Record<(typeof limitSettings)[LimitSetting], { type: 'string' }>,
   'session-file': { type: 'string' },
+  redis: { type: 'string' },
+  workers: { type: 'string' },
   'no-session-file': { type: 'boolean' },
   'no-id-only-restore': { type: 'boolean' },
   'bind-address': { type: 'boolean' },
@@ -133,6 +143,18 @@ const integer = (value: unknown, name: string, max = Number.MAX_SAFE_INTEGER): n
 
 const port = (value: unknown, name: string): number => integer(value, name, 65535);
 
+const redisUrl = (value: unknown, name: string): string => {
+  const url = text(value, name);
+  if (!/^rediss?:\/\/./.test(url)) throw new ConfigError(`${name}: expected redis://host:port (or rediss:// for TLS), got ${JSON.stringify(url)}`);
+  return url;
+};
+
+const workerCount = (value: unknown, name: string): number => {
+  const count = integer(value, name, 256);
+  if (count === 0) throw new ConfigError(`${name}: expected a whole number from 1 to 256, got 0`);
+  return count;
+};
+
 const backlog = (value: unknown, name: string): number => {
   const number = integer(value, name, 65535);
   if (number === 0) throw new ConfigError(`${name}: expected a whole number from 1 to 65535, got 0`);
@@ -147,7 +169,7 @@ const text = (value: unknown, name: string): string => {
 const configKeys = new Set([
   'applications', 'host', 'tcp', 'ws', 'tls', 'wss', 'ipc', 'cert', 'key', 'watch', 'session',
   'handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout', 'backlog', 'webSocketBatching',
-  'idOnlyRestore', 'bindAddress', 'sessionFile', ...Object.keys(limitSettings),
+  'idOnlyRestore', 'bindAddress', 'sessionFile', 'redis', 'workers', ...Object.keys(limitSettings),
 ]);
 
 /** Reads and checks a JSON config file; relative paths in it are relative to the file. */
@@ -170,6 +192,8 @@ export const readConfigFile = (file: string): Partial<ServeConfig> => {
     if (entries[key] !== undefined) config[key] = path.resolve(base, text(entries[key], at(key)));
   }
   if (entries.host !== undefined) config.host = text(entries.host, at('host'));
+  if (entries.redis !== undefined) config.redis = redisUrl(entries.redis, at('redis'));
+  if (entries.workers !== undefined) config.workers = workerCount(entries.workers, at('workers'));
   if (entries.sessionFile !== undefined) {
     config.sessionFile = entries.sessionFile === false ? false : path.resolve(base, text(entries.sessionFile, `${at('sessionFile')} (a path, or false)`));
   }
@@ -235,6 +259,16 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
   if (values['session-file'] !== undefined) config.sessionFile = path.resolve(cwd, text(values['session-file'], '--session-file'));
   if (values['no-session-file']) {
     if (values['session-file'] !== undefined) throw new ConfigError('--session-file and --no-session-file: choose one');
+    config.sessionFile = false;
+  }
+  if (values.redis !== undefined) config.redis = redisUrl(values.redis, '--redis');
+  if (values.workers !== undefined) config.workers = workerCount(values.workers, '--workers');
+  if (config.workers !== undefined && config.workers > 1 && config.redis === undefined) {
+    throw new ConfigError('--workers needs --redis URL: workers share sessions and events through Redis (a session opened on one worker must resume on any other)');
+  }
+  if (config.redis !== undefined) {
+    // Sessions outlive the process in Redis; a file would hold a second copy.
+    if (values['session-file'] !== undefined || file.sessionFile) throw new ConfigError('--redis and --session-file: choose one (with Redis, sessions survive a restart there)');
     config.sessionFile = false;
   }
   for (const [key, flag] of Object.entries(limitSettings) as [LimitSetting, string][]) {

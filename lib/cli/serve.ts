@@ -7,6 +7,8 @@
  */
 import fs from 'node:fs';
 import { loadApplications } from '../server/loader/index';
+import { RedisSessionStore } from '../server/redis-store';
+import { isWorker, reportListening, runPrimary } from './workers';
 import { Server, type Logger } from '../server/server';
 import { SessionFileError, takeSessionFile, writeSessionFile, type TakenSessionFile } from '../server/session-file';
 import type { ListenOptions } from '../server/listeners';
@@ -66,10 +68,16 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
     drainTimeout: config.drainTimeout,
     idOnlyRestore: config.idOnlyRestore,
     bindAddress: config.bindAddress,
+    ...(config.redis !== undefined && { store: new RedisSessionStore({ url: config.redis, maxBufferedBytes: config.session.maxBufferedBytes }) }),
     ...config.limits,
     // 0 turns a limit off; for the budget that means no budget at all.
     ...(config.limits.maxSessionMemory === 0 && { maxSessionMemory: Number.MAX_SAFE_INTEGER }),
   });
+  try {
+    await server.openStore();
+  } catch (error) {
+    throw new ConfigError(`--redis ${config.redis}: cannot connect (${(error as Error).message}); is Redis running there?`);
+  }
   await loaded.start(server);
   const taken = config.sessionFile === false ? null : await reviveSessionFile(server, config.sessionFile, io, logger);
   let listeners;
@@ -82,7 +90,8 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
   }
   await taken?.commit();
   for (const app of loaded.applications) io.out(`serving ${app.name}@${app.version}`);
-  for (const listener of listeners) io.out(`listening ${listener.url}`);
+  if (isWorker()) reportListening(listeners.map((listener) => listener.url));
+  else for (const listener of listeners) io.out(`listening ${listener.url}`);
   if (config.watch) {
     loaded.watch((report) => {
       if (report.ok) io.out(`reloaded ${report.app}@${report.version}`);
@@ -94,6 +103,13 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
     server,
     stop: () => {
       stopping ??= (async () => {
+        if (config.redis !== undefined) {
+          await server.suspend();
+          await loaded.stop();
+          const parked = await server.park();
+          io.out(`parked ${parked} session(s) in Redis for the other nodes`);
+          return;
+        }
         if (config.sessionFile === false) {
           await server.close();
           await loaded.stop();
@@ -156,6 +172,12 @@ export const serveCommand = async (args: readonly string[], io: ServeIo): Promis
   if (config === 'help') {
     io.out(serveUsage);
     return 0;
+  }
+  if (config.workers !== undefined && config.workers > 1 && !isWorker()) return runPrimary(args, config.workers, io);
+  if (isWorker()) {
+    const tag = `worker ${process.pid}:`;
+    const { out, err } = io;
+    io = { out: (line) => out(`${tag} ${line}`), err: (line) => err(`${tag} ${line}`) };
   }
   let serving: Serving;
   try {

@@ -183,10 +183,17 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     };
   }
 
+  /**
+   * Connects to the shared store, if there is one (`listen` does it first:
+   * other nodes may ask for sessions as soon as clients come).
+   */
+  openStore(): Promise<void> {
+    return this.#shared === undefined ? Promise.resolve() : (this.#storeOpened ??= this.#shared.open());
+  }
+
   /** Opens listeners; resolves with one entry per bound address. */
   async listen(options: ListenOptions): Promise<readonly Listener[]> {
-    // The shared store first: other nodes may ask for sessions as soon as clients come.
-    if (this.#shared !== undefined) await (this.#storeOpened ??= this.#shared.open());
+    await this.openStore();
     const opened = await openListeners(options, {
       maxMessageSize: this.maxMessageSize,
       maxUnsentBytes: this.maxUnsentBytes,

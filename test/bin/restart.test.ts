@@ -9,24 +9,11 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ErrorCode, OutcomeUnknownError, SessionLostError, connect, type Client, type RemoteEvent } from '../../lib/index';
 import { delay, once, waitFor } from '../helpers/fixtures';
 import { startServe, type ServeChild } from '../helpers/serve-child';
-
-/** An application that logs every call it runs in the session's state, and says so in an event. */
-const makeApplications = (): string => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-restart-'));
-  const api = path.join(dir, 'applications', 'ledger', 'api', 'ledger');
-  fs.mkdirSync(api, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'applications', 'ledger', 'application.json'), JSON.stringify({ name: 'ledger', version: '1.0.0' }));
-  const record = `const log = (context.state.log ??= []); log.push(n); context.emit('ledger', 'added', n); return n;`;
-  fs.writeFileSync(path.join(api, 'add.js'), `module.exports = (context, n) => { ${record} };`);
-  fs.writeFileSync(path.join(api, 'slow.js'), `module.exports = async (context, ms, n) => { await new Promise((resolve) => setTimeout(resolve, ms)); ${record} };`);
-  fs.writeFileSync(path.join(api, 'log.js'), `module.exports = (context) => context.state.log ?? [];`);
-  return dir;
-};
+import { drive, makeLedgerApplications, range } from '../helpers/ledger';
 
 const dirs: string[] = [];
 const clients: Client[] = [];
@@ -45,7 +32,7 @@ interface Setup {
 }
 
 const setup = (): Setup => {
-  const dir = makeApplications();
+  const dir = makeLedgerApplications();
   dirs.push(dir);
   const sessionFile = path.join(dir, 'state', 'sessions.json');
   return {
@@ -83,37 +70,6 @@ const open = async (url: string): Promise<{ client: Client; events: number[]; lo
   clients.push(client);
   return { client, events, lost };
 };
-
-/** Calls `add(1…total)`, a few in flight, paced so that a restart lands mid-stream. */
-const drive = (client: Client, total: number): { done: Promise<void>; results: Map<number, unknown>; failures: [number, unknown][]; settled: () => number } => {
-  const results = new Map<number, unknown>();
-  const failures: [number, unknown][] = [];
-  let next = 1;
-  let running = 0;
-  let settled = 0;
-  const done = new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      while (running < 4 && next <= total) {
-        const n = next++;
-        running++;
-        client.call('ledger', 'add', n).then(
-          (value) => results.set(n, value),
-          (error: unknown) => failures.push([n, error]),
-        ).finally(() => {
-          running--;
-          settled++;
-          if (settled === total) {
-            clearInterval(timer);
-            resolve();
-          }
-        });
-      }
-    }, 2);
-  });
-  return { done, results, failures, settled: () => settled };
-};
-
-const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('tjstp serve with a session file', () => {
   it('restarts under load over TCP and WS: every call answered once, run once, every event once and in order', async () => {
