@@ -11,9 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, OutcomeUnknownError, SessionLostError, connect, type Client, type RemoteEvent } from '../../lib/index';
+import { ErrorCode, OutcomeUnknownError, SessionLostError, type Client } from '../../lib/index';
 import { delay, once, waitFor } from '../helpers/fixtures';
-import { drive, makeLedgerApplications, range } from '../helpers/ledger';
+import { drive, makeLedgerApplications, openLedgerClient, range, type LedgerClient } from '../helpers/ledger';
 import { Proxy } from '../helpers/proxy';
 import { redisMissing, startRedis, type RedisServer } from '../helpers/redis';
 import { startServe, type ServeChild } from '../helpers/serve-child';
@@ -63,20 +63,7 @@ describe('tjstp serve --redis: several processes', { skip }, () => {
     return proxy;
   };
 
-  const open = async (url: string): Promise<{ client: Client; events: number[]; lost: SessionLostError[] }> => {
-    const events: number[] = [];
-    const lost: SessionLostError[] = [];
-    const client = await connect(url, {
-      app: 'ledger',
-      reconnect: { initialDelay: 20, maxDelay: 100, jitter: 0 },
-      onEvent: (event: RemoteEvent) => {
-        if (event.name === 'added') events.push(event.args[0] as number);
-      },
-    });
-    client.on('sessionLost', (error) => lost.push(error));
-    clients.push(client);
-    return { client, events, lost };
-  };
+  const open = (url: string): Promise<LedgerClient> => openLedgerClient(url, clients);
 
   it('a node SIGTERMed under load: its clients, TCP and WS, carry on at the other node, every call once, every event once and in order', async () => {
     prefix = 1;

@@ -10,10 +10,10 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, OutcomeUnknownError, SessionLostError, connect, type Client, type RemoteEvent } from '../../lib/index';
+import { ErrorCode, OutcomeUnknownError, SessionLostError, type Client } from '../../lib/index';
 import { delay, once, waitFor } from '../helpers/fixtures';
 import { startServe, type ServeChild } from '../helpers/serve-child';
-import { drive, makeLedgerApplications, range } from '../helpers/ledger';
+import { drive, makeLedgerApplications, openLedgerClient, range, type LedgerClient } from '../helpers/ledger';
 
 const dirs: string[] = [];
 const clients: Client[] = [];
@@ -56,20 +56,7 @@ const stop = async (server: ServeChild, signal: NodeJS.Signals): Promise<number 
   return server.exited;
 };
 
-const open = async (url: string): Promise<{ client: Client; events: number[]; lost: SessionLostError[] }> => {
-  const events: number[] = [];
-  const lost: SessionLostError[] = [];
-  const client = await connect(url, {
-    app: 'ledger',
-    reconnect: { initialDelay: 20, maxDelay: 100, jitter: 0 },
-    onEvent: (event: RemoteEvent) => {
-      if (event.name === 'added') events.push(event.args[0] as number);
-    },
-  });
-  client.on('sessionLost', (error) => lost.push(error));
-  clients.push(client);
-  return { client, events, lost };
-};
+const open = (url: string): Promise<LedgerClient> => openLedgerClient(url, clients);
 
 describe('tjstp serve with a session file', () => {
   it('restarts under load over TCP and WS: every call answered once, run once, every event once and in order', async () => {

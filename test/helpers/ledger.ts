@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Client } from '../../lib/index';
+import { connect, type Client, type RemoteEvent, type SessionLostError } from '../../lib/index';
 
 /** An application that logs every call it runs in the session's state, and says so in an event. */
 export const makeLedgerApplications = (): string => {
@@ -53,3 +53,26 @@ export const drive = (client: Client, total: number): { done: Promise<void>; res
 
 export const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+
+export interface LedgerClient {
+  client: Client;
+  /** The numbers of the `added` events, as they came. */
+  events: number[];
+  lost: SessionLostError[];
+}
+
+/** A client of the ledger that records its events and session losses; `opened` collects it for cleanup. */
+export const openLedgerClient = async (url: string, opened: Client[]): Promise<LedgerClient> => {
+  const events: number[] = [];
+  const lost: SessionLostError[] = [];
+  const client = await connect(url, {
+    app: 'ledger',
+    reconnect: { initialDelay: 20, maxDelay: 100, jitter: 0 },
+    onEvent: (event: RemoteEvent) => {
+      if (event.name === 'added') events.push(event.args[0] as number);
+    },
+  });
+  client.on('sessionLost', (error) => lost.push(error));
+  opened.push(client);
+  return { client, events, lost };
+};
