@@ -167,5 +167,22 @@ describe('sessions shared through Redis', { skip }, () => {
     const winner = racers[replies.indexOf(won[0]!)]!;
     assert.deepEqual((await rawCall(winner, 2, 'counter', 'increment', [])).ok, [2], 'the winner has the session, state and all');
   });
+  it('Redis restarted empty: attached sessions carry on; one moved then is told it is gone, and nothing runs twice', async () => {
+    const [a, b] = await cluster(2);
+    const proxy = await balancer(a!);
+    const lost: string[] = [];
+    const client = await connect(`tcp://127.0.0.1:${proxy.port}`, { app: 'testApp', reconnect: { initialDelay: 20, maxDelay: 100, jitter: 0 } });
+    clients.push(client);
+    client.on('sessionLost', (error) => lost.push(error.reason));
+    for (let i = 1; i <= 5; i++) assert.equal(await client.call('counter', 'increment'), i);
+    await redis.restart();
+    assert.equal(await client.call('counter', 'increment'), 6, 'the session lives on its node: no Redis on the call path');
+    proxy.targetPort = b!.tcp;
+    proxy.killAll();
+    await waitFor(() => lost.length === 1, 10_000, 'the loss to be told');
+    assert.deepEqual(lost, ['not_found']);
+    await waitFor(() => client.state === 'ready', 10_000, 'a new session on B');
+    assert.equal(await client.call('counter', 'increment'), 1, 'a new session; the old counter never ran again');
+  });
 });
 
