@@ -19,7 +19,7 @@
  */
 import net from 'node:net';
 import { HOST, isSystem, pool, quantile, serveRequests, sleep, type System } from './common';
-import { openClient, type BenchClient } from './clients';
+import { openClient, tjstpTarget, type BenchClient } from './clients';
 import { Storm } from './storm';
 
 const [systemArg, portArg] = process.argv.slice(2);
@@ -200,6 +200,36 @@ const fanoutDrain = async ({ upTo, timeoutMs }: Record<string, unknown>): Promis
 
 const storm = new Storm(clients);
 
+/**
+ * ms for the first client to resume after a drop, `count` times; between
+ * drops it moves to the next of `ports` (one port: the same node each
+ * time; two: the other node each time). The p50 is what the cluster phase
+ * compares.
+ */
+const resumeTimes = async ({ count, ports }: Record<string, unknown>): Promise<unknown> => {
+  const client = clients[0]?.tjstp;
+  if (!client) throw new Error('resumeTimes needs an open tjstp client');
+  const targets = (ports as number[]).map(Number);
+  const times: number[] = [];
+  for (let i = 0; i < Number(count); i++) {
+    tjstpTarget.port = targets[i % targets.length];
+    let lost = '';
+    const onLost = (error: { reason: string }): void => {
+      lost = error.reason;
+    };
+    client.once('sessionLost', onLost);
+    const resumed = new Promise<boolean>((resolve) => client.once('ready', ({ resumed: yes }) => resolve(yes)));
+    const t0 = performance.now();
+    client.reconnect();
+    if (!(await resumed)) throw new Error(`the session was not resumed (resume ${i + 1}, to port ${tjstpTarget.port}: ${lost || 'no reason'})`);
+    client.off('sessionLost', onLost);
+    times.push(performance.now() - t0);
+    await client.call('calc', 'add', 1, 2);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[times.length >> 1], p90: times[Math.floor(times.length * 0.9)], count: times.length };
+};
+
 serveRequests(
   {
     connect: open,
@@ -212,6 +242,13 @@ serveRequests(
     stormArm: () => storm.arm(),
     stormWaitTicks: (args) => storm.waitTicks(Number(args.n), Number(args.timeoutMs ?? 30_000)),
     stormRun: (args) => storm.run(Number(args.ticks), Number(args.timeoutMs ?? 30_000)),
+    stormWatch: (args) => storm.watch(Number(args.ticks), Number(args.timeoutMs ?? 30_000)),
+    /** From now on tjstp clients reconnect to `port` (another node): what a load balancer does. */
+    retarget: ({ port }) => {
+      tjstpTarget.port = Number(port);
+      return { port: tjstpTarget.port };
+    },
+    resumeTimes,
     stats: () => ({ rss: process.memoryUsage().rss, open: clients.length }),
   },
   { system, port, pid: process.pid },

@@ -8,7 +8,7 @@
 import net from 'node:net';
 import WebSocket from 'ws';
 import { io } from 'socket.io-client';
-import { connect, type Client } from '../lib/index';
+import { Client, transportFor, type TransportFactory } from '../lib/index';
 import { CorkedStream } from './servers';
 import { HOST, loadJstp, type System } from './common';
 
@@ -125,8 +125,23 @@ const socketIo = (port: number, onTick: OnTick): Promise<BenchClient> =>
     );
   });
 
+/**
+ * Where tjstp clients reconnect to, when not where they first connected:
+ * the cluster phase moves them to another node (`retarget`), as a load
+ * balancer would.
+ */
+export const tjstpTarget: { port: number | undefined } = { port: undefined };
+
 const tjstp = async (transport: 'tcp' | 'ws', port: number, onTick: OnTick): Promise<BenchClient> => {
-  const client = await connect(`${transport}://${HOST}:${port}`, { app: 'testApp', heartbeatInterval: 0 });
+  const factories = new Map<number, TransportFactory>();
+  const factory = (): TransportFactory => {
+    const target = tjstpTarget.port ?? port;
+    let made = factories.get(target);
+    if (made === undefined) factories.set(target, (made = transportFor(`${transport}://${HOST}:${target}`)));
+    return made;
+  };
+  const client = new Client({ app: 'testApp', heartbeatInterval: 0, transport: () => factory()() });
+  await client.open();
   client.on('event', ({ args }) => onTick(args[0] as number));
   client.on('error', () => {});
   return {
@@ -151,6 +166,7 @@ export const openClient = (system: System, port: number, onTick: OnTick = () => 
     case 'socketio':
       return socketIo(port, onTick);
     case 'tjstp-tcp':
+    case 'tjstp-redis-tcp':
       return tjstp('tcp', port, onTick);
     case 'tjstp-ws':
       return tjstp('ws', port, onTick);

@@ -6,6 +6,7 @@
  * not, the resume storm, and the record-syntax parse cost.
  */
 import { formatNumber as fmt, median, transportOf, type System } from './common';
+import type { ClusterResult } from './cluster';
 import type { CodecResult } from './codec';
 import type { Config, FanoutTrial, IdleResult, RpcTrial, StormTrial } from './phases';
 
@@ -18,6 +19,7 @@ export interface Results {
   fanout?: Record<string, FanoutTrial[]>;
   idle?: Record<string, IdleResult>;
   storm?: StormTrial[];
+  cluster?: ClusterResult;
   codec?: CodecResult;
   notes: string[];
 }
@@ -156,6 +158,7 @@ export const targets = (results: Results): Target[] => {
     if (has('tjstp-ws') && has('raw-ws')) add('WS @256 vs raw ws', ratio(results, 'tjstp-ws', 'raw-ws', 'rate256'), 'min', 0.9);
     if (has('tjstp-ws') && has('jstp-ws')) add('WS @256 vs jstp WS', ratio(results, 'tjstp-ws', 'jstp-ws', 'rate256'), 'min', 1.3);
     if (has('tjstp-ws') && has('socketio')) add('WS @256 vs socket.io', ratio(results, 'tjstp-ws', 'socketio', 'rate256'), 'min', 1.3);
+    if (has('tjstp-redis-tcp') && has('tjstp-tcp')) add('TCP @256 sessions in Redis vs in memory', ratio(results, 'tjstp-redis-tcp', 'tjstp-tcp', 'rate256'), 'min', 0.6);
     for (const system of ['tjstp-tcp', 'tjstp-ws'] as const) {
       const raw = transportOf(system) === 'tcp' ? 'raw-tcp' : 'raw-ws';
       if (has(system) && has(raw)) add(`p50 @1 ${system} vs ${raw}`, ratio(results, system, raw, 'p50'), 'max', 1.1);
@@ -190,6 +193,16 @@ export const targets = (results: Results): Target[] => {
       `${lost === 0 ? 'nothing lost' : `${lost} lost/duplicated/failed`}${floorNote}${sessions < 10_000 ? '; the target needs 10,000' : ''}`,
       lost === 0 && sessions >= 10_000,
     );
+  }
+  const cluster = results.cluster;
+  if (cluster) {
+    add('resume on another node vs same node, p50', cluster.otherNodeResumeP50Ms / cluster.sameNodeResumeP50Ms, 'max', 2, '×',
+      `${fmt(cluster.otherNodeResumeP50Ms, 2)} ms vs ${fmt(cluster.sameNodeResumeP50Ms, 2)} ms, ${cluster.resumes} resumes each`);
+    const { storm } = cluster;
+    const lost = storm.ticksMissing + storm.duplicates + storm.gaps + storm.sessionsLost + (storm.timedOut ? 1 : 0);
+    add(`storm of ${storm.sessions.toLocaleString('en-US')} onto another node after a graceful stop`, storm.resumeMs / 1000, 'max', 5, ' s',
+      `${lost === 0 ? 'nothing lost' : `${lost} lost/duplicated`}; ${storm.parked.toLocaleString('en-US')} parked in ${fmt(storm.parkMs / 1000, 2)} s${storm.sessions < 10_000 ? '; the target needs 10,000' : ''}`,
+      lost === 0 && storm.sessions >= 10_000);
   }
   return list;
 };

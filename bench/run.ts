@@ -27,9 +27,11 @@ import path from 'node:path';
 import { SYSTEMS, cliOption, isSystem, type System } from './common';
 import type { CodecResult } from './codec';
 import { children, runFanout, runIdle, runRpc, runStorm, type Config } from './phases';
+import { runCluster } from './cluster';
 import { renderMarkdown, type Results } from './report';
+import { redisMissing, startRedis, type RedisServer } from '../test/helpers/redis';
 
-const PHASES = ['rpc', 'fanout', 'idle', 'storm', 'codec'] as const;
+const PHASES = ['rpc', 'fanout', 'idle', 'storm', 'cluster', 'codec'] as const;
 type Phase = (typeof PHASES)[number];
 
 const argv = process.argv.slice(2);
@@ -38,7 +40,10 @@ const option = (name: string): string | undefined => cliOption(argv, name);
 const smoke = argv.includes('--smoke');
 const short = smoke || argv.includes('--short');
 const profile = argv.includes('--profile');
-const systems = (option('--systems')?.split(',') ?? [...SYSTEMS]).filter(isSystem) as System[];
+const wantedSystems = (option('--systems')?.split(',') ?? [...SYSTEMS]).filter(isSystem) as System[];
+// The Redis system needs a redis-server, started for the run (and stopped after it).
+const redisSkip = wantedSystems.includes('tjstp-redis-tcp') ? redisMissing() : false;
+const systems = redisSkip === false ? wantedSystems : wantedSystems.filter((system) => system !== 'tjstp-redis-tcp');
 const phases = (option('--only')?.split(',') ?? [...PHASES]).filter((p): p is Phase => (PHASES as readonly string[]).includes(p));
 const root = path.resolve(option('--out') ?? path.join(__dirname, '../../bench/results'));
 const startedAt = new Date();
@@ -62,6 +67,7 @@ const fdLimit = ((): number => {
 })();
 
 const notes: string[] = option('--note') === undefined ? [] : [option('--note')!];
+if (redisSkip !== false) notes.push(`tjstp-redis-tcp left out: ${redisSkip}`);
 /** Connections one process may open: its fd limit less a margin. */
 const scaled = (wanted: number): number => {
   const allowed = Math.floor((fdLimit - 200) / 100) * 100;
@@ -150,8 +156,11 @@ const write = (): string => {
   return markdown;
 };
 
+let redis: RedisServer | undefined;
+
 const killChildren = (): void => {
   for (const child of children) void child.stop(500);
+  void redis?.stop();
 };
 
 /** The whole run's bound: a stuck phase cannot hold the machine. */
@@ -186,6 +195,12 @@ const main = async (): Promise<void> => {
     noteLoad(name.split(' ')[0]!);
     return Date.now();
   };
+  if (systems.includes('tjstp-redis-tcp')) {
+    redis = await startRedis();
+    process.env.TJSTP_BENCH_REDIS = redis.url;
+    // The cluster phase's two nodes share one prefix: the sessions of one are the other's to take.
+    process.env.TJSTP_BENCH_REDIS_PREFIX = `bench${process.pid}:`;
+  }
   if (phases.includes('rpc')) {
     phaseStart('calls/s with 1, 16, 256 in flight; p50/p99 with 1');
     results.rpc = await runRpc(config);
@@ -206,11 +221,16 @@ const main = async (): Promise<void> => {
     const transports = config.stormTransports.filter((t) => systems.includes(t === 'tcp' ? 'tjstp-tcp' : 'tjstp-ws'));
     results.storm = await runStorm({ ...config, stormTransports: transports });
   }
+  if (phases.includes('cluster') && systems.includes('tjstp-redis-tcp')) {
+    phaseStart(`cluster: two nodes sharing Redis, resumes across them, a storm of ${config.stormSessions} onto the other node`);
+    results.cluster = await runCluster(config);
+  }
   if (phases.includes('codec')) {
     phaseStart('record-syntax parse path');
     results.codec = runCodec();
   }
   noteLoad('end');
+  await redis?.stop();
   console.log(`\n${write()}`);
   console.log(`results: ${path.join(root, `${stamp}.md`)} and .json`);
 };

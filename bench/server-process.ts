@@ -101,6 +101,15 @@ const main = async (): Promise<void> => {
         return { sent };
       },
       resumes: () => ({ ...resumes, sessions: server.connections(), spanMs: resumes.lastResumeAt - resumes.firstDetachAt }),
+      /** A graceful stop with a shared store (what SIGTERM does to `tjstp serve --redis`): every session parked. */
+      park: async () => {
+        const tjstp = server.tjstp;
+        if (!tjstp) throw new Error(`${system} has no sessions to park`);
+        const started = performance.now();
+        await tjstp.suspend();
+        const parked = await tjstp.park();
+        return { parked, ms: performance.now() - started };
+      },
     },
     { system, port: server.port, controlPort: (control.address() as net.AddressInfo).port, pid: process.pid },
   );

@@ -8,13 +8,14 @@
  * - raw-ws: `ws`, one JSON message per text frame, no deflate.
  * - jstp-tcp / jstp-ws: @metarhia/jstp 2.3.0 (`jstp.net` / `jstp.ws`).
  * - socketio: socket.io 4, an acknowledgement answers each `add`.
- * - tjstp-tcp / tjstp-ws: this project's `Server`, heartbeat off.
+ * - tjstp-tcp / tjstp-ws: this project's `Server`, heartbeat off;
+ * - tjstp-redis-tcp: the same over TCP with its sessions shared through Redis.
  */
 import net from 'node:net';
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Server as SocketIoServer } from 'socket.io';
-import { Server, silentLogger } from '../lib/index';
+import { RedisSessionStore, Server, silentLogger, type SessionStore } from '../lib/index';
 import { HOST, loadJstp, type System } from './common';
 
 export interface BenchServer {
@@ -171,7 +172,7 @@ const socketIo = async (): Promise<BenchServer> => {
   };
 };
 
-const tjstp = async (transport: 'tcp' | 'ws'): Promise<BenchServer> => {
+const tjstp = async (transport: 'tcp' | 'ws', store?: SessionStore): Promise<BenchServer> => {
   const app = {
     name: 'testApp',
     api: { calc: { add: (_context: unknown, a: number, b: number) => a + b } },
@@ -185,6 +186,7 @@ const tjstp = async (transport: 'tcp' | 'ws'): Promise<BenchServer> => {
     restoresPerMinute: 0,
     maxSessionsPerAddress: 0,
     outputBytesPerSecond: 0,
+    store,
   });
   const [listener] = await server.listen(transport === 'tcp' ? { tcp: 0 } : { ws: 0 });
   return {
@@ -207,6 +209,9 @@ export const startServer = (system: System): Promise<BenchServer> => {
       return jstpServer('ws');
     case 'socketio':
       return socketIo();
+    case 'tjstp-redis-tcp':
+      // Sessions shared through the Redis the orchestrator started (run.ts).
+      return tjstp('tcp', new RedisSessionStore({ url: process.env.TJSTP_BENCH_REDIS, prefix: process.env.TJSTP_BENCH_REDIS_PREFIX ?? `bench${process.pid}:` }));
     case 'tjstp-tcp':
       return tjstp('tcp');
     case 'tjstp-ws':

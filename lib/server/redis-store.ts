@@ -105,6 +105,13 @@ redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
 return 1
 `;
 
+/** KEYS: s. ARGV: node, fence, to. Hands an owned session to another node; returns its new fence, or 0. */
+const TRANSFER = `
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'fence') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[3])
+return redis.call('HINCRBY', KEYS[1], 'fence', 1)
+`;
+
 /**
  * Appends an event to every parked session of a set. KEYS: the set.
  * ARGV: prefix, event body (after the id), maxBufferedBytes, tombstoneTtl.
@@ -133,6 +140,23 @@ for _, key in ipairs(members) do
 end
 return reached
 `;
+
+/** The scripts, defined once and run by their SHA (EVALSHA), on the client and in pipelines. */
+interface Scripts {
+  tjstpClaim(...args: string[]): Promise<unknown>;
+  tjstpPark(...args: string[]): Promise<unknown>;
+  tjstpEnd(...args: string[]): Promise<unknown>;
+  tjstpTransfer(...args: string[]): Promise<unknown>;
+  tjstpAppend(...args: string[]): Promise<unknown>;
+}
+
+const SCRIPTS: [keyof Scripts, number, string][] = [
+  ['tjstpClaim', 2, CLAIM],
+  ['tjstpPark', 3, PARK],
+  ['tjstpEnd', 3, END],
+  ['tjstpTransfer', 1, TRANSFER],
+  ['tjstpAppend', 1, APPEND],
+];
 
 interface Pending {
   resolve(reply: HandoverReply): void;
@@ -164,6 +188,11 @@ export class RedisSessionStore implements SessionStore {
     // ioredis reports connection trouble as 'error' events; a command's own failure rejects it.
     this.#redis.on('error', () => {});
     this.#subscriber.on('error', () => {});
+    for (const [name, numberOfKeys, lua] of SCRIPTS) this.#redis.defineCommand(name, { numberOfKeys, lua });
+  }
+
+  get #scripts(): Scripts {
+    return this.#redis as unknown as Scripts;
   }
 
   async open(handlers: StoreHandlers): Promise<void> {
@@ -190,7 +219,7 @@ export class RedisSessionStore implements SessionStore {
 
   async claim(key: string): Promise<Claim> {
     const p = this.#prefix;
-    const reply = await this.#redis.eval(CLAIM, 2, `${p}s:${key}`, `${p}t:${key}`, this.node, `${p}n:`, p, String(this.#tombstoneTtl), key) as unknown[];
+    const reply = await this.#scripts.tjstpClaim(`${p}s:${key}`, `${p}t:${key}`, this.node, `${p}n:`, p, String(this.#tombstoneTtl), key) as unknown[];
     const kind = String(reply[0]);
     if (kind === 'gone') return { kind, reason: isSessionLossReason(reply[1]) ? reply[1] : 'not_found' };
     if (kind === 'owned') return { kind, node: String(reply[1]), secret: reply[2] === '' ? undefined : String(reply[2]) };
@@ -203,7 +232,7 @@ export class RedisSessionStore implements SessionStore {
     return { kind: 'claimed', saved: { key, record }, fence: Number(reply[3]) };
   }
 
-  requestHandover(node: string, request: HandoverRequest): Promise<HandoverReply> {
+  requestHandover(node: string, request: Omit<HandoverRequest, 'to'>): Promise<HandoverReply> {
     const id = randomBytes(8).toString('hex');
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -229,7 +258,7 @@ export class RedisSessionStore implements SessionStore {
       let bytes = 0;
       for (const [, text] of outbox) bytes += Buffer.byteLength(text) + 48;
       const sets = [`${p}pa:${record.app}`, ...record.channels.map((channel) => `${p}pc:${record.app}\0${channel}`)];
-      pipeline.eval(PARK, 3, `${p}s:${key}`, `${p}o:${key}`, `${p}t:${key}`,
+      (pipeline as unknown as Scripts).tjstpPark(`${p}s:${key}`, `${p}o:${key}`, `${p}t:${key}`,
         this.node, String(fence), meta, String(lastSeq), String(bytes), String(holdTime), String(this.#tombstoneTtl),
         key, String(sets.length), ...sets, ...outbox.map(([seq, text]) => `${seq}\t${text}`));
     }
@@ -237,19 +266,23 @@ export class RedisSessionStore implements SessionStore {
     for (const [error] of results ?? []) if (error) throw error;
   }
 
+  async transfer(key: string, fence: number, to: string): Promise<number | undefined> {
+    const fenced = Number(await this.#scripts.tjstpTransfer(`${this.#prefix}s:${key}`, this.node, String(fence), to));
+    return fenced > 0 ? fenced : undefined;
+  }
+
   async end(key: string, reason: SessionLossReasonValue): Promise<void> {
     const p = this.#prefix;
-    await this.#redis.eval(END, 3, `${p}s:${key}`, `${p}o:${key}`, `${p}t:${key}`, this.node, reason, String(this.#tombstoneTtl));
+    await this.#scripts.tjstpEnd(`${p}s:${key}`, `${p}o:${key}`, `${p}t:${key}`, this.node, reason, String(this.#tombstoneTtl));
   }
 
   async publish(event: SharedEvent): Promise<void> {
     const p = this.#prefix;
     const set = event.channel === undefined ? `${p}pa:${event.app}` : `${p}pc:${event.app}\0${event.channel}`;
     const { body } = prepareEvent(event.iface, event.name, event.args);
-    await this.#redis.pipeline()
-      .publish(`${p}bus`, JSON.stringify({ from: this.node, event }))
-      .eval(APPEND, 1, set, p, body, String(this.#maxBufferedBytes), String(this.#tombstoneTtl))
-      .exec();
+    const pipeline = this.#redis.pipeline().publish(`${p}bus`, JSON.stringify({ from: this.node, event }));
+    (pipeline as unknown as Scripts).tjstpAppend(set, p, body, String(this.#maxBufferedBytes), String(this.#tombstoneTtl));
+    await pipeline.exec();
   }
 
   async close(): Promise<void> {
@@ -285,7 +318,7 @@ export class RedisSessionStore implements SessionStore {
       clearTimeout(pending.timer);
       pending.resolve(message.reply as HandoverReply);
     } else if (channel === `${p}h:${this.node}` && this.#handlers) {
-      const request: HandoverRequest = { key: String(message.key), nonce: typeof message.nonce === 'number' ? message.nonce : undefined };
+      const request: HandoverRequest = { key: String(message.key), nonce: typeof message.nonce === 'number' ? message.nonce : undefined, to: String(message.from) };
       this.#handlers.handover(request).catch((): HandoverReply => 'gone').then((reply) =>
         this.#redis.publish(`${p}r:${String(message.from)}`, JSON.stringify({ id: message.id, reply })),
       ).catch(() => {});

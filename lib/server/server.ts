@@ -88,7 +88,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   readonly #shared: SharedSessions | undefined;
   #storeOpened: Promise<void> | undefined;
   #closed = false;
-  #listenersClosed: Promise<void> = Promise.resolve();
+  #settling: Promise<void> = Promise.resolve();
 
   constructor(options: ServerOptions) {
     super();
@@ -259,7 +259,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     } else {
       // Suspended: what was not exported ends here.
       for (const session of [...this.sessions.values()]) this.endSession(session, SessionLossReason.CLOSED);
-      await this.#listenersClosed;
+      await this.#settling;
     }
     // Ends of sessions go to the store before its connection closes.
     await this.#shared?.close().catch((error: unknown) => this.logger.warn(`session store: ${(error as Error)?.message ?? String(error)}`));
@@ -281,7 +281,8 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     const transports = [...this.#connections].map((connection) => connection.transport);
     this.#failConnections();
     await this.#drain();
-    await this.#settle(closing, transports);
+    // The sessions are detached already: export them now; sockets finish closing meanwhile (close() waits).
+    this.#settling = this.#settle(closing, transports);
   }
 
   /**
@@ -329,8 +330,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
 
   #closeListeners(): Promise<void> {
     const listeners = this.#listeners.splice(0);
-    this.#listenersClosed = Promise.all(listeners.map((listener) => listener.close())).then(() => undefined);
-    return this.#listenersClosed;
+    return Promise.all(listeners.map((listener) => listener.close())).then(() => undefined);
   }
 
   #failConnections(): void {

@@ -70,10 +70,15 @@ export interface HandoverRequest {
   key: string;
   /** The restore's nonce: a stale one is refused without touching the session. */
   nonce: number | undefined;
+  /** The node asking, which the session is moved to. */
+  to: string;
 }
 
-/** The owner's answer: parked (claim it now), or why not. */
-export type HandoverReply = 'parked' | 'stale' | 'gone';
+/**
+ * The owner's answer: the session itself, already the asking node's in the
+ * store (with its new fencing token); parked (claim it now); or why not.
+ */
+export type HandoverReply = { kind: 'moved'; saved: SavedSession; fence: number } | 'parked' | 'stale' | 'gone';
 
 /** An event for every node's sessions of an application (a broadcast) or of one channel. */
 export interface SharedEvent {
@@ -101,8 +106,14 @@ export interface SessionStore {
   create(key: string, secret: string | undefined): Promise<number>;
   /** Claims a parked session for this node, or says who serves it, or why it is gone. */
   claim(key: string): Promise<Claim>;
-  /** Asks the owner to hand a session over; resolves once it is parked (or why not). */
-  requestHandover(node: string, request: HandoverRequest): Promise<HandoverReply>;
+  /** Asks the owner to hand a session over; resolves with it (or why not). */
+  requestHandover(node: string, request: Omit<HandoverRequest, 'to'>): Promise<HandoverReply>;
+  /**
+   * Makes a session this node owns (with `fence`) node `to`'s, in one step;
+   * resolves to the new fencing token, or undefined when this node no
+   * longer owns it.
+   */
+  transfer(key: string, fence: number, to: string): Promise<number | undefined>;
   /**
    * Parks sessions this node owns (with the fencing token it holds) for
    * any node to claim, each expiring `holdTime` ms from now unless

@@ -82,16 +82,25 @@ export class SharedSessions {
         throw new RemoteError(ErrorCode.SERVER_BUSY);
       }
       if (reply === 'stale') throw sessionLost(SessionLossReason.STALE);
+      if (typeof reply === 'object') {
+        // Moved to this node in the store already: taken up here at once.
+        this.#revive(key, reply.saved, reply.fence);
+        return;
+      }
       // Parked for us, or already handed to a racing restore: the store decides who has it.
       claim = await this.store.claim(key);
       // Another node's restore claimed it between the handover and us.
       if (claim.kind === 'owned') throw limitExceeded(LimitName.RESTORE_RACE);
     }
     if (claim.kind === 'gone') throw sessionLost(claim.reason);
-    const report = this.#host.importSessions([{ ...claim.saved, fence: claim.fence }]);
+    this.#revive(key, claim.saved, claim.fence);
+  }
+
+  #revive(key: string, saved: SavedSession, fence: number): void {
+    const report = this.#host.importSessions([saved]);
     const session = this.#host.registry.findByKey(key);
-    if (session !== undefined) session.fence = claim.fence;
-    else if (report.skipped.length > 0) this.#host.logger.warn(`a claimed session was not revived: ${report.skipped[0]!.why}`);
+    if (session !== undefined) session.fence = fence;
+    else if (report.skipped.length > 0) this.#host.logger.warn(`a session handed to this node was not revived: ${report.skipped[0]!.why}`);
   }
 
   ended(session: ServerSession, reason: SessionLossReasonValue): void {
@@ -133,8 +142,9 @@ export class SharedSessions {
     while (session.peer.runningCount > 0 && Date.now() < deadline && !session.ended) await delay(5);
     if (session.ended) return 'gone';
     const saved = registry.handOver(session, new TjstpError(ErrorCode.SERVER_CLOSING));
-    await this.store.park([{ saved, fence: saved.fence ?? 0 }], this.#host.holdTime);
-    return 'parked';
+    // Straight to the asking node: one step in the store, the record in the reply.
+    const fence = await this.store.transfer(saved.key, saved.fence ?? 0, request.to);
+    return fence === undefined ? 'gone' : { kind: 'moved', saved, fence };
   }
 
   #quietly(work: Promise<unknown>): void {

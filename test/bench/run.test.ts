@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Results } from '../../bench/report';
+import { redisMissing } from '../helpers/redis';
 import { readResults, runScript } from '../helpers/script';
 
 const runner = path.join(__dirname, '../../bench/run.js');
@@ -22,7 +23,9 @@ describe('npm run bench', () => {
       assert.equal(code, 0, `the run failed:\n${stderr}\n${stdout.slice(-2000)}`);
       const results = readResults<Results>(out);
       const systems = results.config.systems;
-      assert.equal(systems.length, 7, 'raw net, raw ws, jstp TCP and WS, socket.io, tjstp TCP and WS');
+      // The Redis system runs where redis-server is installed (always under .ci/run).
+      const redis = redisMissing() === false;
+      assert.equal(systems.length, redis ? 8 : 7, 'raw net, raw ws, jstp TCP and WS, socket.io, tjstp TCP and WS (and over Redis)');
       for (const system of systems) {
         for (const inflight of [1, 16, 256]) {
           const trials = results.rpc?.[system]?.[inflight] ?? [];
@@ -37,6 +40,12 @@ describe('npm run bench', () => {
         assert.equal(storm.callsAnswered, storm.clients, `${storm.transport}: every call answered`);
         assert.equal(storm.ticksMissing + storm.duplicates + storm.gaps + storm.wrongResults + storm.failedCalls + storm.sessionsLost, 0, JSON.stringify(storm));
         assert.ok(storm.rawOpenMs > 0, `${storm.transport}: the raw floor was measured`);
+      }
+      if (redis) {
+        const storm = results.cluster?.storm;
+        assert.ok(storm !== undefined && storm.resumed === storm.clients, 'the cluster storm: every session resumed on the other node');
+        assert.equal(storm.ticksMissing + storm.duplicates + storm.gaps + storm.sessionsLost, 0, JSON.stringify(storm));
+        assert.ok((results.cluster?.otherNodeResumeP50Ms ?? 0) > 0, 'resumes across nodes measured');
       }
       assert.ok((results.codec?.parse.length ?? 0) > 0, 'the record-syntax path measured');
       assert.match(stdout, /## Targets \(issue 5\)/);
