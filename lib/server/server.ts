@@ -33,6 +33,7 @@ import { openListeners, type Listener, type ListenOptions } from './listeners';
 import { MemoryBudget, defaultMaxSessionMemory } from './memory-budget';
 import { SessionRegistry } from './registry';
 import { SharedSessions } from './shared-sessions';
+import { Shutdown } from './shutdown';
 import { admitRestore, admitRestoreAttempt, defaultRestoreOptions, type RestoreOptions, type RestoreRefusal } from './restore';
 import { consoleLogger, type Logger, type Refusal, type ServerEvents, type ServerOptions, type ServerStats } from './options';
 import { createSessionHooks, type Authenticate, type AuthenticationRequest } from './session-hooks';
@@ -84,11 +85,9 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   readonly #warnings: LogThrottle;
   #busyRefusals = 0;
   #evicted = 0;
-  #closing = false;
   readonly #shared: SharedSessions | undefined;
   #storeOpened: Promise<void> | undefined;
-  #closed = false;
-  #settling: Promise<void> = Promise.resolve();
+  readonly #shutdown: Shutdown;
 
   constructor(options: ServerOptions) {
     super();
@@ -139,7 +138,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       logger: this.logger,
       failures: this.failures,
       authenticate: (request) => this.#login(request),
-      closing: () => this.#closing,
+      closing: () => this.#shutdown.closing,
       refuse: (session, refusal) => this.#refused(refusal, session.transport?.remoteAddress ?? 'unknown'),
       onEvent: (session, iface, name, args) => this.emit('event', session, iface, name, args),
       broadcast: (app, iface, name, args) => this.broadcast(app, iface, name, args),
@@ -160,6 +159,17 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       this.#shared = shared;
       this.channels.relay = (app, channel, iface, name, args) => shared.publish({ app, channel, iface, name, args: [...args] });
     }
+    this.#shutdown = new Shutdown({
+      connections: this.#connections,
+      listeners: this.#listeners,
+      sessions: this.sessions,
+      registry: this.#registry,
+      shared: this.#shared,
+      closeGrace: this.closeGrace,
+      drainTimeout: this.drainTimeout,
+      logger: this.logger,
+      finished: () => this.failures.close(),
+    });
   }
 
   /** Where each session's memory is charged: the server's budget. */
@@ -210,7 +220,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
 
   /** Serves a transport accepted elsewhere. */
   accept(transport: Transport): void {
-    if (this.#closing) {
+    if (this.#shutdown.closing) {
       transport.send(encodeClose([ErrorCode.SERVER_CLOSING]));
       transport.close(ErrorCode.SERVER_CLOSING);
       return;
@@ -245,25 +255,8 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
    * tells connected clients the server is going away and closes. Sessions
    * still here end (see {@link suspend} to keep them for the next process).
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (!this.#closing) {
-      this.#closing = true;
-      const closing = this.#closeListeners();
-      await this.#drain();
-      const transports = [...this.#connections].map((connection) => connection.transport);
-      this.#failConnections();
-      for (const session of [...this.sessions.values()]) this.endSession(session, SessionLossReason.CLOSED);
-      await this.#settle(closing, transports);
-    } else {
-      // Suspended: what was not exported ends here.
-      for (const session of [...this.sessions.values()]) this.endSession(session, SessionLossReason.CLOSED);
-      await this.#settling;
-    }
-    // Ends of sessions go to the store before its connection closes.
-    await this.#shared?.close().catch((error: unknown) => this.logger.warn(`session store: ${(error as Error)?.message ?? String(error)}`));
-    this.failures.close();
+  close(): Promise<void> {
+    return this.#shutdown.close();
   }
 
   /**
@@ -272,17 +265,10 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
    * so its session is held and its client will restore it when a server is
    * back; then waits for the calls in flight (up to `drainTimeout`), whose
    * replies wait in the outboxes. Take the sessions with
-   * {@link exportSessions}, then {@link close}.
+   * {@link exportSessions} (or {@link park} them), then {@link close}.
    */
-  async suspend(): Promise<void> {
-    if (this.#closing) throw new Error('The server is already closing');
-    this.#closing = true;
-    const closing = this.#closeListeners();
-    const transports = [...this.#connections].map((connection) => connection.transport);
-    this.#failConnections();
-    await this.#drain();
-    // The sessions are detached already: export them now; sockets finish closing meanwhile (close() waits).
-    this.#settling = this.#settle(closing, transports);
+  suspend(): Promise<void> {
+    return this.#shutdown.suspend();
   }
 
   /**
@@ -292,8 +278,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
    * the records as in doubt: the next process answers them 29.
    */
   exportSessions(): SavedSession[] {
-    if (!this.#closing || this.#closed) throw new Error('Export sessions from a suspended server (call suspend() first)');
-    return this.#registry.surrender(new TjstpError(ErrorCode.SERVER_CLOSING));
+    return this.#shutdown.exportSessions();
   }
 
   /**
@@ -316,56 +301,8 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
    * Parks the sessions of a suspended server in its shared store, where
    * any node can claim them, and closes. Resolves to how many were parked.
    */
-  async park(): Promise<number> {
-    const shared = this.#shared;
-    if (shared === undefined) throw new Error('No shared store to park sessions in (the store option)');
-    const saved = this.exportSessions();
-    try {
-      await shared.park(saved);
-    } finally {
-      await this.close();
-    }
-    return saved.length;
-  }
-
-  #closeListeners(): Promise<void> {
-    const listeners = this.#listeners.splice(0);
-    return Promise.all(listeners.map((listener) => listener.close())).then(() => undefined);
-  }
-
-  #failConnections(): void {
-    for (const connection of [...this.#connections]) {
-      connection.fail(new TjstpError(ErrorCode.SERVER_CLOSING), [ErrorCode.SERVER_CLOSING]);
-    }
-  }
-
-  /** Waits up to `closeGrace` for the listeners to close, then drops peers that did not finish closing. */
-  async #settle(closing: Promise<void>, transports: readonly Transport[]): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.closeGrace);
-    });
-    await Promise.race([closing, grace]);
-    clearTimeout(timer);
-    for (const transport of transports) transport.destroy();
-    await closing;
-  }
-
-  /** Resolves once no method is running (or the drain timeout passed). */
-  async #drain(): Promise<void> {
-    const deadline = Date.now() + this.drainTimeout;
-    const running = (): number => {
-      let count = 0;
-      for (const session of this.sessions.values()) count += session.peer.runningCount;
-      return count;
-    };
-    while (running() > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    const left = running();
-    if (left > 0) this.logger.warn(`closing with ${left} call(s) still running after ${this.drainTimeout} ms`);
-    // Replies written in the last tick leave before the goodbye.
-    await new Promise((resolve) => setImmediate(resolve));
+  park(): Promise<number> {
+    return this.#shutdown.park();
   }
 
   // ConnectionHost
