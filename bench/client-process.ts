@@ -83,7 +83,7 @@ const burst = async ({ count }: Record<string, unknown>): Promise<unknown> => {
   return { open: opened.length, failed, ms };
 };
 
-interface RpcResult {
+export interface RpcResult {
   calls: number;
   seconds: number;
   rate: number;
@@ -99,9 +99,11 @@ interface RpcResult {
  */
 const kept = { times: new Float64Array(0), count: 0 };
 
-const rpc = async ({ inflight, warmMs, windowMs, latency, keep }: Record<string, unknown>): Promise<RpcResult> => {
-  const client = clients[0];
-  if (!client) throw new Error('no connection');
+const rpc = async ({ inflight, warmMs, windowMs, latency, keep, spread }: Record<string, unknown>): Promise<RpcResult> => {
+  if (clients.length === 0) throw new Error('no connection');
+  // With `spread`, calls go round the open connections (a server with several workers gets them all busy).
+  let turn = 0;
+  const pick = spread === true ? (): BenchClient => clients[turn++ % clients.length]! : (): BenchClient => clients[0]!;
   if (keep && kept.times.length === 0) kept.times = new Float64Array(4_000_000);
   const times = keep ? kept.times : latency ? new Float64Array(4_000_000) : undefined;
   let recorded = keep ? kept.count : 0;
@@ -114,7 +116,7 @@ const rpc = async ({ inflight, warmMs, windowMs, latency, keep }: Record<string,
   const issue = (): void => {
     outstanding++;
     const sent = times ? performance.now() : 0;
-    client.call((result) => {
+    pick().call((result) => {
       outstanding--;
       if (result !== 3) wrong++;
       if (counting) {
