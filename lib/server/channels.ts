@@ -35,18 +35,20 @@ export class Channels {
    * process it reached (members elsewhere get it through the relay).
    */
   publish(app: string, channel: string, iface: string, name: string, args: readonly unknown[]): number {
-    this.relay?.(app, channel, iface, name, args);
-    return this.deliver(app, channel, iface, name, args);
+    if (this.relay === undefined) return this.deliver(app, channel, iface, name, args);
+    // Shared: delivered here too as it comes back from the store, in the store's order.
+    this.relay(app, channel, iface, name, args);
+    return this.#members.get(`${app}\0${channel}`)?.size ?? 0;
   }
 
-  /** Sends an event to this process's members only. */
-  deliver(app: string, channel: string, iface: string, name: string, args: readonly unknown[]): number {
+  /** Sends an event to this process's members only, but those `skip` says have it. */
+  deliver(app: string, channel: string, iface: string, name: string, args: readonly unknown[], skip?: (session: ServerSession) => boolean): number {
     const members = this.#members.get(`${app}\0${channel}`);
     if (!members) return 0;
     const event = prepareEvent(iface, name, args);
     let count = 0;
     for (const session of [...members]) {
-      if (session.ended) continue;
+      if (session.ended || skip?.(session)) continue;
       session.emitPrepared(event);
       count++;
     }

@@ -67,28 +67,30 @@ end
 local fence = redis.call('HINCRBY', s, 'fence', 1)
 local meta = redis.call('HGET', s, 'meta')
 local lastSeq = redis.call('HGET', s, 'lastSeq')
+local g = redis.call('HGET', s, 'g') or '0'
 local o = ARGV[3] .. 'o:' .. ARGV[5]
 local outbox = redis.call('LRANGE', o, 0, -1)
 redis.call('DEL', o)
 redis.call('HSET', s, 'owner', ARGV[1])
-redis.call('HDEL', s, 'meta', 'lastSeq', 'bytes')
+redis.call('HDEL', s, 'meta', 'lastSeq', 'bytes', 'g')
 redis.call('PERSIST', s)
 redis.call('DEL', t)
-return {'claimed', meta, lastSeq, tostring(fence), outbox}
+return {'claimed', meta, lastSeq, tostring(fence), outbox, g}
 `;
 
 /**
  * KEYS: s, o, t. ARGV: node, fence, meta, lastSeq, bytes, holdTime,
- * tombstoneTtl, key, the number of sets N, N sets, then the outbox entries.
+ * tombstoneTtl, key, the number of sets N, N sets, the last shared event
+ * the session has, then the outbox entries.
  */
 const PARK = `
 local s, o, t = KEYS[1], KEYS[2], KEYS[3]
 if redis.call('HGET', s, 'owner') ~= ARGV[1] or redis.call('HGET', s, 'fence') ~= ARGV[2] then return 0 end
-redis.call('HSET', s, 'owner', '', 'meta', ARGV[3], 'lastSeq', ARGV[4], 'bytes', ARGV[5])
+redis.call('HSET', s, 'owner', '', 'meta', ARGV[3], 'lastSeq', ARGV[4], 'bytes', ARGV[5], 'g', ARGV[10 + tonumber(ARGV[9])])
 redis.call('DEL', o)
 local sets = tonumber(ARGV[9])
 for j = 1, sets do redis.call('SADD', ARGV[9 + j], ARGV[8]) end
-for i = 10 + sets, #ARGV do redis.call('RPUSH', o, ARGV[i]) end
+for i = 11 + sets, #ARGV do redis.call('RPUSH', o, ARGV[i]) end
 redis.call('PEXPIRE', s, ARGV[6])
 redis.call('PEXPIRE', o, ARGV[6])
 redis.call('SET', t, 'expired', 'PX', tonumber(ARGV[6]) + tonumber(ARGV[7]))
@@ -113,12 +115,16 @@ return redis.call('HINCRBY', KEYS[1], 'fence', 1)
 `;
 
 /**
- * Appends an event to every parked session of a set. KEYS: the set.
- * ARGV: prefix, event body (after the id), maxBufferedBytes, tombstoneTtl.
+ * Publishes an event: numbers it (one sequence for the whole store, so
+ * every node sees events in one order), sends it on the bus, and appends
+ * it to every parked session of a set, noting the number. KEYS: the set,
+ * the sequence. ARGV: prefix, event body (after the id), maxBufferedBytes,
+ * tombstoneTtl, bus channel, bus message.
  */
 const APPEND = `
+local g = redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[5], tostring(g) .. '\\n' .. ARGV[6])
 local members = redis.call('SMEMBERS', KEYS[1])
-local reached = 0
 for _, key in ipairs(members) do
   local s = ARGV[1] .. 's:' .. key
   if redis.call('HGET', s, 'owner') == '' then
@@ -132,13 +138,13 @@ for _, key in ipairs(members) do
       redis.call('SREM', KEYS[1], key)
     else
       redis.call('RPUSH', o, tostring(seq) .. '\\t' .. text)
-      reached = reached + 1
+      redis.call('HSET', s, 'g', g)
     end
   else
     redis.call('SREM', KEYS[1], key)
   end
 end
-return reached
+return g
 `;
 
 /** The scripts, defined once and run by their SHA (EVALSHA), on the client and in pipelines. */
@@ -155,7 +161,7 @@ const SCRIPTS: [keyof Scripts, number, string][] = [
   ['tjstpPark', 3, PARK],
   ['tjstpEnd', 3, END],
   ['tjstpTransfer', 1, TRANSFER],
-  ['tjstpAppend', 1, APPEND],
+  ['tjstpAppend', 2, APPEND],
 ];
 
 interface Pending {
@@ -228,7 +234,7 @@ export class RedisSessionStore implements SessionStore {
       const tab = entry.indexOf('\t');
       return [Number(entry.slice(0, tab)), entry.slice(tab + 1)];
     });
-    const record: ServerSessionRecord = { ...meta, peer: { ...meta.peer, lastSeq: Number(reply[2]), outbox } };
+    const record: ServerSessionRecord = { ...meta, peer: { ...meta.peer, lastSeq: Number(reply[2]), outbox }, bus: Number(reply[5]) };
     return { kind: 'claimed', saved: { key, record }, fence: Number(reply[3]) };
   }
 
@@ -260,7 +266,7 @@ export class RedisSessionStore implements SessionStore {
       const sets = [`${p}pa:${record.app}`, ...record.channels.map((channel) => `${p}pc:${record.app}\0${channel}`)];
       (pipeline as unknown as Scripts).tjstpPark(`${p}s:${key}`, `${p}o:${key}`, `${p}t:${key}`,
         this.node, String(fence), meta, String(lastSeq), String(bytes), String(holdTime), String(this.#tombstoneTtl),
-        key, String(sets.length), ...sets, ...outbox.map(([seq, text]) => `${seq}\t${text}`));
+        key, String(sets.length), ...sets, String(record.bus ?? 0), ...outbox.map(([seq, text]) => `${seq}\t${text}`));
     }
     const results = await pipeline.exec();
     for (const [error] of results ?? []) if (error) throw error;
@@ -280,9 +286,8 @@ export class RedisSessionStore implements SessionStore {
     const p = this.#prefix;
     const set = event.channel === undefined ? `${p}pa:${event.app}` : `${p}pc:${event.app}\0${event.channel}`;
     const { body } = prepareEvent(event.iface, event.name, event.args);
-    const pipeline = this.#redis.pipeline().publish(`${p}bus`, JSON.stringify({ from: this.node, event }));
-    (pipeline as unknown as Scripts).tjstpAppend(set, p, body, String(this.#maxBufferedBytes), String(this.#tombstoneTtl));
-    await pipeline.exec();
+    await this.#scripts.tjstpAppend(set, `${p}g`, p, body, String(this.#maxBufferedBytes), String(this.#tombstoneTtl),
+      `${p}bus`, JSON.stringify({ from: this.node, event }));
   }
 
   async close(): Promise<void> {
@@ -304,13 +309,16 @@ export class RedisSessionStore implements SessionStore {
   #onMessage(channel: string, text: string): void {
     const p = this.#prefix;
     let message: Record<string, unknown>;
+    // Bus messages come numbered: `<n>\n<json>`.
+    const bus = channel === `${p}bus`;
     try {
-      message = JSON.parse(text) as Record<string, unknown>;
+      message = JSON.parse(bus ? text.slice(text.indexOf('\n') + 1) : text) as Record<string, unknown>;
     } catch {
       return;
     }
-    if (channel === `${p}bus`) {
-      if (message.from !== this.node) this.#handlers?.event(message.event as SharedEvent);
+    if (bus) {
+      // This node's own events too: every node delivers them in the store's one order.
+      this.#handlers?.event(message.event as SharedEvent, Number.parseInt(text, 10));
     } else if (channel === `${p}r:${this.node}`) {
       const pending = this.#pending.get(String(message.id));
       if (!pending) return;

@@ -151,9 +151,9 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
         logger: this.logger,
         idOnlyRestore: this.#restoreOptions.idOnlyRestore,
         importSessions: (saved) => this.importSessions(saved),
-        deliver: (event) => {
-          if (event.channel === undefined) this.#deliverBroadcast(event.app, event.iface, event.name, event.args);
-          else this.channels.deliver(event.app, event.channel, event.iface, event.name, event.args);
+        deliver: (event, skip) => {
+          if (event.channel === undefined) this.#deliverBroadcast(event.app, event.iface, event.name, event.args, skip);
+          else this.channels.deliver(event.app, event.channel, event.iface, event.name, event.args, skip);
         },
       });
       this.#shared = shared;
@@ -234,15 +234,19 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
    * of this process it reached.
    */
   broadcast(appName: string, iface: string, name: string, args: readonly unknown[]): number {
-    this.#shared?.publish({ app: appName, iface, name, args: [...args] });
-    return this.#deliverBroadcast(appName, iface, name, args);
+    if (this.#shared === undefined) return this.#deliverBroadcast(appName, iface, name, args);
+    // Shared: delivered here too as it comes back from the store, in the store's order.
+    this.#shared.publish({ app: appName, iface, name, args: [...args] });
+    let count = 0;
+    for (const session of this.sessions.values()) if (session.app.name === appName && !session.ended) count++;
+    return count;
   }
 
-  #deliverBroadcast(appName: string, iface: string, name: string, args: readonly unknown[]): number {
+  #deliverBroadcast(appName: string, iface: string, name: string, args: readonly unknown[], skip?: (session: ServerSession) => boolean): number {
     const event = prepareEvent(iface, name, args);
     let count = 0;
     for (const session of [...this.sessions.values()]) {
-      if (session.app.name !== appName || session.ended) continue;
+      if (session.app.name !== appName || session.ended || skip?.(session)) continue;
       session.emitPrepared(event);
       count++;
     }

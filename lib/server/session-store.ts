@@ -45,6 +45,8 @@ export interface ServerSessionRecord {
    * up answers them with error 29 and never runs them again.
    */
   inDoubt?: number[];
+  /** The number of the last event published to the shared store that the session has (see `SharedEvent`). */
+  bus?: number;
 }
 
 /** A record with the key (the id's hash) it is kept under. */
@@ -93,8 +95,11 @@ export interface SharedEvent {
 /** What a node serving from the store answers. */
 export interface StoreHandlers {
   handover(request: HandoverRequest): Promise<HandoverReply>;
-  /** An event another node published. */
-  event(event: SharedEvent): void;
+  /**
+   * An event published to the store (by any node, this one included),
+   * with its number: every node hears them in the same order.
+   */
+  event(event: SharedEvent, number: number): void;
 }
 
 export interface SessionStore {

@@ -158,6 +158,8 @@ export class ServerSession implements MemoryMeter {
   nonce: number;
   /** The fencing token this node holds it with in a shared store (0: no store). */
   fence = 0;
+  /** Shared events up to this number it had before it came to this node (which has yet to hear them). */
+  busFloor = 0;
   /** Its address's output allowance, which what it is sent draws on (set by the registry). */
   share: AddressShare | undefined;
   #user: string | null;

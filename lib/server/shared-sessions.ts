@@ -25,6 +25,9 @@ import type { SessionRegistry } from './registry';
 import { sessionKey, type ServerSession } from './session';
 import type { HandoverReply, HandoverRequest, SavedSession, SessionStore, SharedEvent } from './session-store';
 
+/** How many recent shared events a node keeps, to give a session that arrives what it missed on the way. */
+const RECENT_EVENTS = 100_000;
+
 /** What the glue needs of its server. */
 export interface SharedHost {
   readonly registry: SessionRegistry;
@@ -33,8 +36,8 @@ export interface SharedHost {
   readonly logger: Logger;
   readonly idOnlyRestore: boolean;
   importSessions(saved: readonly unknown[]): RevivalReport;
-  /** Delivers an event another node published to this process's sessions. */
-  deliver(event: SharedEvent): void;
+  /** Delivers a shared event to this process's sessions, but those `skip` says have it. */
+  deliver(event: SharedEvent, skip?: (session: ServerSession) => boolean): void;
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -42,6 +45,11 @@ const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export class SharedSessions {
   readonly store: SessionStore;
   readonly #host: SharedHost;
+  /** The number of the last shared event delivered here (every node sees them in one order). */
+  #last = 0;
+  /** The most recent of them, oldest first, from `#first` on. */
+  #recent: { number: number; event: SharedEvent }[] = [];
+  #first = 0;
 
   constructor(store: SessionStore, host: SharedHost) {
     this.store = store;
@@ -51,7 +59,7 @@ export class SharedSessions {
   open(): Promise<void> {
     return this.store.open({
       handover: (request) => this.#handOver(request),
-      event: (event) => this.#host.deliver(event),
+      event: (event, number) => this.#heard(event, number),
     });
   }
 
@@ -99,8 +107,10 @@ export class SharedSessions {
   #revive(key: string, saved: SavedSession, fence: number): void {
     const report = this.#host.importSessions([saved]);
     const session = this.#host.registry.findByKey(key);
-    if (session !== undefined) session.fence = fence;
-    else if (report.skipped.length > 0) this.#host.logger.warn(`a session handed to this node was not revived: ${report.skipped[0]!.why}`);
+    if (session !== undefined) {
+      session.fence = fence;
+      this.#catchUp(session, saved.record.bus);
+    } else if (report.skipped.length > 0) this.#host.logger.warn(`a session handed to this node was not revived: ${report.skipped[0]!.why}`);
   }
 
   ended(session: ServerSession, reason: SessionLossReasonValue): void {
@@ -117,13 +127,64 @@ export class SharedSessions {
     for (const key of keys) this.#quietly(this.store.end(key, SessionLossReason.NOT_FOUND));
   }
 
+  /**
+   * Publishes to every node's sessions, this one's included: they all get
+   * it from the store, numbered, in the one order. When the store is away
+   * the event reaches this node's sessions only.
+   */
   publish(event: SharedEvent): void {
-    this.#quietly(this.store.publish(event));
+    this.store.publish(event).catch((error: unknown) => {
+      this.#host.logger.warn(`session store: an event reached this node only: ${(error as Error)?.message ?? String(error)}`);
+      this.#host.deliver(event);
+    });
+  }
+
+  /** A shared event, in the store's order: delivered here, and kept a while for sessions on their way here. */
+  #heard(event: SharedEvent, number: number): void {
+    if (number <= this.#last) return;
+    if (this.#last > 0 && number > this.#last + 1) this.#host.logger.warn(`session store: events ${this.#last + 1}–${number - 1} were not heard (the store was away)`);
+    this.#last = number;
+    this.#recent.push({ number, event });
+    if (this.#recent.length - this.#first > RECENT_EVENTS) this.#first++;
+    if (this.#first > RECENT_EVENTS) {
+      this.#recent = this.#recent.slice(this.#first);
+      this.#first = 0;
+    }
+    this.#host.deliver(event, (session) => session.busFloor >= number);
+  }
+
+  /**
+   * A session arrived that had every shared event up to `had`: it gets
+   * those this node delivered since (while it was on its way), and skips
+   * those it already has that this node has yet to hear.
+   */
+  #catchUp(session: ServerSession, had: number | undefined): void {
+    if (had === undefined) return;
+    if (had > this.#last) {
+      session.busFloor = had;
+      return;
+    }
+    const recent = this.#recent;
+    if (had < this.#last && (recent.length === this.#first || recent[this.#first]!.number > had + 1)) {
+      this.#host.logger.warn(`session store: ${session.label} arrived missing events older than this node keeps`);
+    }
+    for (let i = this.#first; i < recent.length; i++) {
+      const { number, event } = recent[i]!;
+      if (number <= had || event.app !== session.app.name) continue;
+      if (event.channel !== undefined && !session.channels.has(event.channel)) continue;
+      session.emit(event.iface, event.name, event.args);
+    }
+  }
+
+  /** What a session taken out of this node has of the shared events. */
+  stamp(saved: SavedSession): SavedSession {
+    saved.record.bus = this.#last;
+    return saved;
   }
 
   /** Parks sessions exported from this process (a graceful stop). */
   park(saved: readonly SavedSession[]): Promise<void> {
-    return this.store.park(saved.map((entry) => ({ saved: entry, fence: entry.fence ?? 0 })), this.#host.holdTime);
+    return this.store.park(saved.map((entry) => ({ saved: this.stamp(entry), fence: entry.fence ?? 0 })), this.#host.holdTime);
   }
 
   close(): Promise<void> {
@@ -141,7 +202,7 @@ export class SharedSessions {
     const deadline = Date.now() + this.#host.drainTimeout;
     while (session.peer.runningCount > 0 && Date.now() < deadline && !session.ended) await delay(5);
     if (session.ended) return 'gone';
-    const saved = registry.handOver(session, new TjstpError(ErrorCode.SERVER_CLOSING));
+    const saved = this.stamp(registry.handOver(session, new TjstpError(ErrorCode.SERVER_CLOSING)));
     // Straight to the asking node: one step in the store, the record in the reply.
     const fence = await this.store.transfer(saved.key, saved.fence ?? 0, request.to);
     return fence === undefined ? 'gone' : { kind: 'moved', saved, fence };
