@@ -35,6 +35,8 @@ export interface SharedHost {
   readonly drainTimeout: number;
   readonly logger: Logger;
   readonly idOnlyRestore: boolean;
+  /** How long a restore here waits for another node to let a session go, ms. */
+  readonly handoverTimeout: number;
   importSessions(saved: readonly unknown[]): RevivalReport;
   /** Delivers a shared event to this process's sessions, but those `skip` says have it. */
   deliver(event: SharedEvent, skip?: (session: ServerSession) => boolean): void;
@@ -96,7 +98,14 @@ export class SharedSessions {
         return;
       }
       // Parked for us, or already handed to a racing restore: the store decides who has it.
+      const owner = claim.node;
+      const patience = Date.now() + this.#host.handoverTimeout;
       claim = await this.store.claim(key);
+      // Still its old owner's: a stopping node between letting go and parking. Soon parked.
+      while (claim.kind === 'owned' && claim.node === owner && Date.now() < patience) {
+        await delay(20);
+        claim = await this.store.claim(key);
+      }
       // Another node's restore claimed it between the handover and us.
       if (claim.kind === 'owned') throw limitExceeded(LimitName.RESTORE_RACE);
     }
