@@ -79,22 +79,33 @@ return {'claimed', meta, lastSeq, tostring(fence), outbox, g}
 `;
 
 /**
- * KEYS: s, o, t. ARGV: node, fence, meta, lastSeq, bytes, holdTime,
- * tombstoneTtl, key, the number of sets N, N sets, the last shared event
- * the session has, then the outbox entries.
+ * Parks a batch of sessions (one call for many: a stopping node parks
+ * thousands). ARGV: prefix, node, holdTime, tombstoneTtl, then per
+ * session: key, fence, meta, lastSeq, bytes, the last shared event it has,
+ * the number of sets N, N sets, the number of outbox entries M, M entries.
+ * Returns how many were parked (one another node took meanwhile is not).
  */
 const PARK = `
-local s, o, t = KEYS[1], KEYS[2], KEYS[3]
-if redis.call('HGET', s, 'owner') ~= ARGV[1] or redis.call('HGET', s, 'fence') ~= ARGV[2] then return 0 end
-redis.call('HSET', s, 'owner', '', 'meta', ARGV[3], 'lastSeq', ARGV[4], 'bytes', ARGV[5], 'g', ARGV[10 + tonumber(ARGV[9])])
-redis.call('DEL', o)
-local sets = tonumber(ARGV[9])
-for j = 1, sets do redis.call('SADD', ARGV[9 + j], ARGV[8]) end
-for i = 11 + sets, #ARGV do redis.call('RPUSH', o, ARGV[i]) end
-redis.call('PEXPIRE', s, ARGV[6])
-redis.call('PEXPIRE', o, ARGV[6])
-redis.call('SET', t, 'expired', 'PX', tonumber(ARGV[6]) + tonumber(ARGV[7]))
-return 1
+local p, node, hold, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local i, parked = 5, 0
+while i <= #ARGV do
+  local key, fence = ARGV[i], ARGV[i + 1]
+  local s, o, t = p .. 's:' .. key, p .. 'o:' .. key, p .. 't:' .. key
+  local sets = tonumber(ARGV[i + 6])
+  local entries = tonumber(ARGV[i + 7 + sets])
+  if redis.call('HGET', s, 'owner') == node and redis.call('HGET', s, 'fence') == fence then
+    redis.call('HSET', s, 'owner', '', 'meta', ARGV[i + 2], 'lastSeq', ARGV[i + 3], 'bytes', ARGV[i + 4], 'g', ARGV[i + 5])
+    redis.call('DEL', o)
+    for j = 1, sets do redis.call('SADD', ARGV[i + 6 + j], key) end
+    for j = 1, entries do redis.call('RPUSH', o, ARGV[i + 7 + sets + j]) end
+    redis.call('PEXPIRE', s, hold)
+    if entries > 0 then redis.call('PEXPIRE', o, hold) end
+    redis.call('SET', t, 'expired', 'PX', tonumber(hold) + ttl)
+    parked = parked + 1
+  end
+  i = i + 8 + sets + entries
+end
+return parked
 `;
 
 /** KEYS: s, o, t. ARGV: node, reason, tombstoneTtl. Only the owner (or nobody, parked) ends a session. */
@@ -158,7 +169,7 @@ interface Scripts {
 
 const SCRIPTS: [keyof Scripts, number, string][] = [
   ['tjstpClaim', 2, CLAIM],
-  ['tjstpPark', 3, PARK],
+  ['tjstpPark', 0, PARK],
   ['tjstpEnd', 3, END],
   ['tjstpTransfer', 1, TRANSFER],
   ['tjstpAppend', 2, APPEND],
@@ -257,6 +268,14 @@ export class RedisSessionStore implements SessionStore {
   async park(sessions: readonly { saved: SavedSession; fence: number }[], holdTime: number): Promise<void> {
     const p = this.#prefix;
     const pipeline = this.#redis.pipeline();
+    const head = [p, this.node, String(holdTime), String(this.#tombstoneTtl)];
+    let batch: string[] = [];
+    let size = 0;
+    const flush = (): void => {
+      if (batch.length > 0) (pipeline as unknown as Scripts).tjstpPark(...head, ...batch);
+      batch = [];
+      size = 0;
+    };
     for (const { saved, fence } of sessions) {
       const { key, record } = saved;
       const { outbox, lastSeq, ...counters } = record.peer;
@@ -264,10 +283,13 @@ export class RedisSessionStore implements SessionStore {
       let bytes = 0;
       for (const [, text] of outbox) bytes += Buffer.byteLength(text) + 48;
       const sets = [`${p}pa:${record.app}`, ...record.channels.map((channel) => `${p}pc:${record.app}\0${channel}`)];
-      (pipeline as unknown as Scripts).tjstpPark(`${p}s:${key}`, `${p}o:${key}`, `${p}t:${key}`,
-        this.node, String(fence), meta, String(lastSeq), String(bytes), String(holdTime), String(this.#tombstoneTtl),
-        key, String(sets.length), ...sets, String(record.bus ?? 0), ...outbox.map(([seq, text]) => `${seq}\t${text}`));
+      batch.push(key, String(fence), meta, String(lastSeq), String(bytes), String(record.bus ?? 0),
+        String(sets.length), ...sets, String(outbox.length), ...outbox.map(([seq, text]) => `${seq}\t${text}`));
+      size += meta.length + bytes;
+      // Batches of a few hundred sessions or a megabyte: few calls, none that holds Redis long.
+      if (batch.length > 4000 || size > 1_000_000) flush();
     }
+    flush();
     const results = await pipeline.exec();
     for (const [error] of results ?? []) if (error) throw error;
   }

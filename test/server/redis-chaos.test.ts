@@ -53,7 +53,6 @@ describe(`sessions moving between nodes under chaos (seed ${seed})`, { skip }, (
     }
     proxy = new Proxy(ports[0]!);
     await proxy.listen();
-    proxy.options = { killAfterBytes: () => 300 + Math.floor(random() * 3000) };
     flipper = setInterval(() => {
       proxy.targetPort = ports[Math.floor(random() * ports.length)]!;
     }, 3);
@@ -69,6 +68,9 @@ describe(`sessions moving between nodes under chaos (seed ${seed})`, { skip }, (
         },
       }));
     }
+    // The chaos starts once every client is in (a first connect that fails is an error by design).
+    proxy.options = { killAfterBytes: () => 300 + Math.floor(random() * 3000) };
+    proxy.killAll();
     const lost: string[] = [];
     for (const client of clients) client.on('sessionLost', (error) => lost.push(error.reason));
     const total = 150;
