@@ -150,8 +150,14 @@ export class SharedSessions {
 
   /** A shared event, in the store's order: delivered here, and kept a while for sessions on their way here. */
   #heard(event: SharedEvent, number: number): void {
-    if (number <= this.#last) return;
-    if (this.#last > 0 && number > this.#last + 1) this.#host.logger.warn(`session store: events ${this.#last + 1}–${number - 1} were not heard (the store was away)`);
+    if (number <= this.#last) {
+      // Pub/sub delivers each message once, in order: a number going back means Redis lost its
+      // sequence (restarted empty). Numbering starts over; what sessions carried is void.
+      this.#host.logger.warn(`session store: event numbers started over at ${number} (Redis restarted?)`);
+      this.#recent = [];
+      this.#first = 0;
+      for (const session of this.#host.registry.index.values()) session.busFloor = 0;
+    } else if (this.#last > 0 && number > this.#last + 1) this.#host.logger.warn(`session store: events ${this.#last + 1}–${number - 1} were not heard (the store was away)`);
     this.#last = number;
     this.#recent.push({ number, event });
     if (this.#recent.length - this.#first > RECENT_EVENTS) this.#first++;

@@ -175,8 +175,22 @@ describe('sessions shared through Redis', { skip }, () => {
     clients.push(client);
     client.on('sessionLost', (error) => lost.push(error.reason));
     for (let i = 1; i <= 5; i++) assert.equal(await client.call('counter', 'increment'), i);
+    const news: string[] = [];
+    client.on('event', (event) => {
+      if (event.name === 'news') news.push(event.args[0] as string);
+    });
+    for (let i = 0; i < 100; i++) a!.server.broadcast('testApp', 'events', 'news', ['before']);
+    await waitFor(() => news.length === 100, 3000, 'the broadcasts before the restart');
     await redis.restart();
     assert.equal(await client.call('counter', 'increment'), 6, 'the session lives on its node: no Redis on the call path');
+    // The store's event numbers start over at 1: broadcasts must still arrive, not wait for number 101.
+    let attempts = 0;
+    while (!news.includes('after') && attempts < 100) {
+      attempts++;
+      b!.server.broadcast('testApp', 'events', 'news', ['after']);
+      await delay(50);
+    }
+    assert.ok(news.includes('after') && attempts < 60, `a broadcast after the restart arrived (after ${attempts} tries)`);
     proxy.targetPort = b!.tcp;
     proxy.killAll();
     await waitFor(() => lost.length === 1, 10_000, 'the loss to be told');
