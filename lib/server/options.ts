@@ -50,6 +50,11 @@ export interface ServerOptions extends Partial<AdmissionLimits>, Partial<Restore
    * sessions live in this process's memory.
    */
   store?: SessionStore;
+  /**
+   * With a store: how long a restore here waits for another node that is
+   * stopping to finish parking the session, ms. Default 3000.
+   */
+  parkWait?: number;
   logger?: Logger;
   /** How many failures of one method or event handler are logged in full. Default `{ burst: 5, interval: 60_000, maxSources: 1000 }`. */
   failureLog?: FailureLogOptions;
