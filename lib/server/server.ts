@@ -150,7 +150,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
         drainTimeout: this.drainTimeout,
         logger: this.logger,
         idOnlyRestore: this.#restoreOptions.idOnlyRestore,
-        handoverTimeout: options.parkWait ?? 3000,
+        parkWait: options.parkWait ?? 3000,
         importSessions: (saved) => this.importSessions(saved),
         deliver: (event, skip) => {
           if (event.channel === undefined) this.#deliverBroadcast(event.app, event.iface, event.name, event.args, skip);

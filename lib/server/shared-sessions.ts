@@ -36,7 +36,7 @@ export interface SharedHost {
   readonly logger: Logger;
   readonly idOnlyRestore: boolean;
   /** How long a restore here waits for another node to let a session go, ms. */
-  readonly handoverTimeout: number;
+  readonly parkWait: number;
   importSessions(saved: readonly unknown[]): RevivalReport;
   /** Delivers a shared event to this process's sessions, but those `skip` says have it. */
   deliver(event: SharedEvent, skip?: (session: ServerSession) => boolean): void;
@@ -99,7 +99,7 @@ export class SharedSessions {
       }
       // Parked for us, or already handed to a racing restore: the store decides who has it.
       const owner = claim.node;
-      const patience = Date.now() + this.#host.handoverTimeout;
+      const patience = Date.now() + this.#host.parkWait;
       claim = await this.store.claim(key);
       // Still its old owner's: a stopping node between letting go and parking. Soon parked.
       while (claim.kind === 'owned' && claim.node === owner && Date.now() < patience) {
