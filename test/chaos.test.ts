@@ -9,6 +9,10 @@
  * The seed is printed; rerun one with CHAOS_SEED=<seed>. CHAOS_SCALE=<x>
  * multiplies the calls and the client's events (default 1, as `npm test`
  * runs it); `npm run soak` runs it at 42, over 100,000 calls per transport.
+ * CHAOS_PATHS=slow adds slow paths: a quarter of the connections deliver
+ * what the client sends 50–750 ms late, past the client's 300 ms handshake
+ * timeout, so hellos arrive after the client gave up on them and resumed
+ * elsewhere (late handshakes), and closes reach the other side late.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +27,9 @@ const SCALE = ((): number => {
   if (!(Number.isFinite(scale) && scale > 0)) throw new Error(`CHAOS_SCALE must be a positive number, got ${process.env.CHAOS_SCALE}`);
   return scale;
 })();
+const PATHS = process.env.CHAOS_PATHS ?? 'kill';
+if (PATHS !== 'kill' && PATHS !== 'slow') throw new Error(`CHAOS_PATHS must be kill or slow, got ${PATHS}`);
+const SLOW = PATHS === 'slow';
 const CLIENTS = 2;
 /** Per client. A stream of STREAM_EVENTS server events starts every 150 calls, so those scale too. */
 const CALLS = Math.max(1, Math.round(1200 * SCALE));
@@ -88,7 +95,24 @@ describe('chaos', () => {
       // WS spends ~300 bytes on its upgrade before the first message.
       const floor = kind === 'ws' ? 450 : 150;
       // Half the cuts leave the server's socket open and silent (a network switch).
-      proxy.options = { killAfterBytes: () => floor + Math.floor(random() * 2500), freezeChance: () => random() < 0.5 };
+      let delayed = 0;
+      let stale = 0;
+      proxy.options = {
+        killAfterBytes: () => floor + Math.floor(random() * 2500),
+        freezeChance: () => random() < 0.5,
+        ...(SLOW && {
+          delayToServer: () => {
+            if (random() >= 0.25) return 0;
+            delayed++;
+            return 50 + Math.floor(random() * 700);
+          },
+          closeDelay: () => Math.floor(random() * 150),
+          // A hello that came after its client moved on is refused as stale, for that connection only.
+          tap: (toServer: boolean, chunk: Buffer) => {
+            if (!toServer && chunk.includes('"stale"')) stale++;
+          },
+        }),
+      };
       const tally: Tally = { answered: new Map(), failed: [], ticks: new Map() };
       const clients: Client[] = [];
       const started = Date.now();
@@ -97,7 +121,9 @@ describe('chaos', () => {
           let client: Client | undefined;
           for (let attempt = 0; !client && attempt < 50; attempt++) {
             // The very first handshake may be cut too; connect() then fails and we retry.
-            client = await connect(`${kind}://127.0.0.1:${proxyPort}`, { app: 'testApp', reconnect: fastReconnect, heartbeatInterval: 0 })
+            client = await connect(`${kind}://127.0.0.1:${proxyPort}`, {
+              app: 'testApp', reconnect: fastReconnect, heartbeatInterval: 0, ...(SLOW && { handshakeTimeout: 300 }),
+            })
               .catch(() => undefined);
           }
           assert.ok(client, 'connected through the chaos proxy');
@@ -131,7 +157,7 @@ describe('chaos', () => {
         if (list.some((n, i) => n !== expected[i])) eventProblems++;
       }
       t.diagnostic(
-        `${kind}: ${proxy.kills} drops, ${tokens.length} calls, ${events} events, ` +
+        `${kind} (${PATHS}${SLOW ? `, ${delayed} of ${proxy.connections} connections delayed, ${stale} late hellos refused as stale` : ''}): ${proxy.kills} drops, ${tokens.length} calls, ${events} events, ` +
         `lost ${lostCalls}, duplicated ${duplicatedCalls}, events out of order or repeated in ${eventProblems} streams, ` +
         `${Date.now() - started} ms`,
       );

@@ -4,7 +4,9 @@
  * each new one to either node at random, so sessions move between the
  * nodes again and again, often while events are on their way. Counted at
  * the end: every call ran once and was answered once; every broadcast
- * reached every session once and in order.
+ * reached every session once and in order. CHAOS_PATHS=slow also delays
+ * what a quarter of the connections send (50–750 ms, past the clients'
+ * 300 ms handshake timeout): late hellos on either node.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +19,7 @@ import { redisMissing, startRedis, type RedisServer } from '../helpers/redis';
 
 const skip = redisMissing();
 const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 100_000);
+const SLOW = process.env.CHAOS_PATHS === 'slow';
 
 describe(`sessions moving between nodes under chaos (seed ${seed})`, { skip }, () => {
   let redis: RedisServer;
@@ -37,7 +40,7 @@ describe(`sessions moving between nodes under chaos (seed ${seed})`, { skip }, (
     await redis.stop();
   });
 
-  it('every call once, every broadcast to every session once and in order', { timeout: 60_000 }, async () => {
+  it('every call once, every broadcast to every session once and in order', { timeout: 60_000 }, async (t) => {
     const random = prng(seed);
     const ports: number[] = [];
     for (let i = 0; i < 2; i++) {
@@ -63,13 +66,17 @@ describe(`sessions moving between nodes under chaos (seed ${seed})`, { skip }, (
       clients.push(await connect(`tcp://127.0.0.1:${proxy.port}`, {
         app: 'testApp',
         reconnect: { initialDelay: 2, maxDelay: 20, jitter: 0.5 },
+        ...(SLOW && { handshakeTimeout: 300 }),
         onEvent: (event: RemoteEvent) => {
           if (event.name === 'news') heard.push(event.args[0] as string);
         },
       }));
     }
     // The chaos starts once every client is in (a first connect that fails is an error by design).
-    proxy.options = { killAfterBytes: () => 300 + Math.floor(random() * 3000) };
+    proxy.options = {
+      killAfterBytes: () => 300 + Math.floor(random() * 3000),
+      ...(SLOW && { delayToServer: () => (random() < 0.25 ? 50 + Math.floor(random() * 700) : 0) }),
+    };
     proxy.killAll();
     const lost: string[] = [];
     for (const client of clients) client.on('sessionLost', (error) => lost.push(error.reason));
@@ -90,6 +97,8 @@ describe(`sessions moving between nodes under chaos (seed ${seed})`, { skip }, (
     await waitFor(() => news.every((heard) => heard.length >= total), 20_000, `every broadcast everywhere: ${news.map((heard) => heard.length).join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
     for (const [i, heard] of news.entries()) assert.deepEqual(heard, expected, `client ${i}: each broadcast once, in order`);
+    t.diagnostic(`${SLOW ? 'slow' : 'kill'} paths: ${proxy.kills} drops over ${proxy.connections} connections to 2 nodes, ` +
+      `${total + 300} calls, ${news.reduce((sum, heard) => sum + heard.length, 0)} broadcast deliveries`);
     assert.deepEqual(lost, [], 'no session lost');
     assert.ok(proxy.kills + proxy.connections > 20, `the sessions moved (${proxy.connections} connections)`);
   });
