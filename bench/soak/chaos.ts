@@ -39,7 +39,8 @@ export interface ChaosResult {
   checks: Check[];
 }
 
-const DIAGNOSTIC = /^\s*# (\w+): (\d+) drops, (\d+) calls, (\d+) events, lost (\d+), duplicated (\d+), events out of order or repeated in (\d+) streams, (\d+) ms/;
+// `# tcp (kill): …`, or `# tcp (slow, … delayed, … refused as stale): …`.
+const DIAGNOSTIC = /^\s*# (\w+) \([^)]*\): (\d+) drops, (\d+) calls, (\d+) events, lost (\d+), duplicated (\d+), events out of order or repeated in (\d+) streams, (\d+) ms/;
 
 export const runChaos = async (config: ChaosConfig, log: (line: string) => void): Promise<ChaosResult> => {
   const started = Date.now();
