@@ -149,17 +149,16 @@ const redisUrl = (value: unknown, name: string): string => {
   return url;
 };
 
-const workerCount = (value: unknown, name: string): number => {
-  const count = integer(value, name, 256);
-  if (count === 0) throw new ConfigError(`${name}: expected a whole number from 1 to 256, got 0`);
-  return count;
-};
-
-const backlog = (value: unknown, name: string): number => {
-  const number = integer(value, name, 65535);
-  if (number === 0) throw new ConfigError(`${name}: expected a whole number from 1 to 65535, got 0`);
+/** A whole number from 1 to `max`. */
+const positive = (value: unknown, name: string, max: number): number => {
+  const number = integer(value, name, max);
+  if (number === 0) throw new ConfigError(`${name}: expected a whole number from 1 to ${max}, got 0`);
   return number;
 };
+
+const workerCount = (value: unknown, name: string): number => positive(value, name, 256);
+
+const backlog = (value: unknown, name: string): number => positive(value, name, 65535);
 
 const text = (value: unknown, name: string): string => {
   if (typeof value !== 'string' || value === '') throw new ConfigError(`${name}: expected a non-empty string`);

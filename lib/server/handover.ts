@@ -8,6 +8,7 @@
  * Records come from outside the process (a file, a store), so each is
  * checked before it is trusted; a bad one is skipped, never fatal.
  */
+import { isCount } from '../protocol/message';
 import type { MemoryMeter } from '../session/memory';
 import type { SessionSnapshot } from '../session/state';
 import type { ApplicationRegistry } from './application';
@@ -36,7 +37,6 @@ export interface RevivalReport {
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
 const isSnapshot = (value: unknown): value is SessionSnapshot => {
   if (!isObject(value)) return false;

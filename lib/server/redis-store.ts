@@ -226,11 +226,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async create(key: string, secret: string | undefined): Promise<number> {
-    const p = this.#prefix;
-    await this.#redis.multi()
-      .hset(`${p}s:${key}`, 'owner', this.node, 'fence', '1', 'secret', secret ?? '')
-      .del(`${p}t:${key}`)
-      .exec();
+    // The key is new (a fresh random id's hash): nothing to clear first.
+    await this.#redis.hset(`${this.#prefix}s:${key}`, 'owner', this.node, 'fence', '1', 'secret', secret ?? '');
     return 1;
   }
 
@@ -309,7 +306,7 @@ export class RedisSessionStore implements SessionStore {
     const set = event.channel === undefined ? `${p}pa:${event.app}` : `${p}pc:${event.app}\0${event.channel}`;
     const { body } = prepareEvent(event.iface, event.name, event.args);
     await this.#scripts.tjstpAppend(set, `${p}g`, p, body, String(this.#maxBufferedBytes), String(this.#tombstoneTtl),
-      `${p}bus`, JSON.stringify({ from: this.node, event }));
+      `${p}bus`, JSON.stringify({ event }));
   }
 
   async close(): Promise<void> {

@@ -80,8 +80,8 @@ export class SessionRegistry {
   /** The live session an id names, if any (ended ones are not found). */
   find(id: string): FoundSession | undefined {
     const key = sessionKey(id);
-    const session = this.index.get(key) ?? this.#previous.get(key);
-    return session === undefined || session.ended ? undefined : { session, key };
+    const session = this.findByKey(key);
+    return session === undefined ? undefined : { session, key };
   }
 
   /** Why the session an id named is gone, if that is remembered. */
@@ -95,12 +95,7 @@ export class SessionRegistry {
    * superseded: it can no longer touch the session.
    */
   attach(session: ServerSession, connection: ServerConnection): void {
-    const previous = session.connection;
-    if (previous !== null && previous !== connection) {
-      session.connection = null;
-      session.peer.detach();
-      previous.supersede();
-    }
+    if (session.connection !== connection) this.supersede(session);
     clearTimeout(session.expiryTimer);
     session.expiryTimer = undefined;
     this.#held.delete(session);
@@ -140,7 +135,7 @@ export class SessionRegistry {
    */
   handOver(session: ServerSession, error: Error): SavedSession {
     this.supersede(session);
-    const saved = { key: session.key, record: session.toRecord(), fence: session.fence };
+    const saved: SavedSession = { key: session.key, record: session.toRecord(), ...(session.fence > 0 && { fence: session.fence }) };
     this.#remove(session, SessionLossReason.CLOSED);
     session.peer.end(error);
     session.released();
@@ -179,15 +174,7 @@ export class SessionRegistry {
    * calls this side made to clients fail with `error`.
    */
   surrender(error: Error): SavedSession[] {
-    const saved: SavedSession[] = [];
-    for (const session of [...this.index.values()]) {
-      if (session.ended) continue;
-      saved.push({ key: session.key, record: session.toRecord(), ...(session.fence > 0 && { fence: session.fence }) });
-      this.#remove(session, SessionLossReason.CLOSED);
-      session.peer.end(error);
-      session.released();
-    }
-    return saved;
+    return [...this.index.values()].filter((session) => !session.ended).map((session) => this.handOver(session, error));
   }
 
   /** Ends a session for good; a later restore is answered 11 with the reason. */

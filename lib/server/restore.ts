@@ -58,15 +58,15 @@ export interface AdmittedRestore {
 /** Why a restore was refused, for the server's log (never sent). */
 export type RestoreRefusal = 'proof' | 'id-only' | 'address';
 
-/**
- * Decides a restore; throws the RemoteError to answer with. `refused` hears
- * of refusals that look like someone else's id (for the log).
- */
 /** Step 1: the address may try a restore now; throws error 31 when not. */
 export const admitRestoreAttempt = (registry: SessionRegistry, remoteAddress: string): void => {
   if (!registry.admission.admitRestore(addressKey(remoteAddress))) throw limitExceeded(LimitName.RESTORE_RATE);
 };
 
+/**
+ * Decides a restore; throws the RemoteError to answer with. `refused` hears
+ * of refusals that look like someone else's id (for the log).
+ */
 export const admitRestore = (
   registry: SessionRegistry,
   options: RestoreOptions,

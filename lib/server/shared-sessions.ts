@@ -192,14 +192,14 @@ export class SharedSessions {
   }
 
   /** What a session taken out of this node has of the shared events. */
-  stamp(saved: SavedSession): SavedSession {
+  #stamp(saved: SavedSession): SavedSession {
     saved.record.bus = this.#last;
     return saved;
   }
 
   /** Parks sessions exported from this process (a graceful stop). */
   park(saved: readonly SavedSession[]): Promise<void> {
-    return this.store.park(saved.map((entry) => ({ saved: this.stamp(entry), fence: entry.fence ?? 0 })), this.#host.holdTime);
+    return this.store.park(saved.map((entry) => ({ saved: this.#stamp(entry), fence: entry.fence ?? 0 })), this.#host.holdTime);
   }
 
   close(): Promise<void> {
@@ -217,7 +217,7 @@ export class SharedSessions {
     const deadline = Date.now() + this.#host.drainTimeout;
     while (session.peer.runningCount > 0 && Date.now() < deadline && !session.ended) await delay(5);
     if (session.ended) return 'gone';
-    const saved = this.stamp(registry.handOver(session, new TjstpError(ErrorCode.SERVER_CLOSING)));
+    const saved = this.#stamp(registry.handOver(session, new TjstpError(ErrorCode.SERVER_CLOSING)));
     // Straight to the asking node: one step in the store, the record in the reply.
     const fence = await this.store.transfer(saved.key, saved.fence ?? 0, request.to);
     return fence === undefined ? 'gone' : { kind: 'moved', saved, fence };

@@ -55,13 +55,11 @@ export class Shutdown {
       await this.#drain();
       const transports = this.#transports();
       this.#failConnections();
-      for (const session of [...sessions.values()]) registry.end(session, SessionLossReason.CLOSED);
-      await this.#settle(closing, transports);
-    } else {
-      // Suspended: what was not exported ends here.
-      for (const session of [...sessions.values()]) registry.end(session, SessionLossReason.CLOSED);
-      await this.#settling;
+      this.#settling = this.#settle(closing, transports);
     }
+    // Suspended: what was not exported ends here.
+    for (const session of [...sessions.values()]) registry.end(session, SessionLossReason.CLOSED);
+    await this.#settling;
     // Ends of sessions go to the store before its connection closes.
     await this.#host.shared?.close().catch((error: unknown) => this.#host.logger.warn(`session store: ${(error as Error)?.message ?? String(error)}`));
     this.#host.finished();

@@ -119,8 +119,6 @@ export class Peer {
    * messages in doubt: sent, but perhaps lost with the connection.
    */
   #writtenThrough = 0;
-  /** `#writtenThrough` before the last early replay, in case its hello is refused. */
-  #writtenBeforeEarly = 0;
   /** A legacy peer's events, to tell its resends (see legacy-dedup.ts). */
   #resent: LegacyDedup | undefined;
 
@@ -189,7 +187,6 @@ export class Peer {
    */
   replayEarly(transport: Transport, maxMessages: number, maxBytes: number): number {
     if (this.legacyPeer || this.#writtenThrough > this.state.acked) return 0;
-    this.#writtenBeforeEarly = this.#writtenThrough;
     let through = 0;
     let count = 0;
     let bytes = 0;
@@ -210,7 +207,8 @@ export class Peer {
    * what came behind a refused hello unread, so none of it is in doubt.
    */
   earlyReplayRefused(): void {
-    this.#writtenThrough = Math.min(this.#writtenThrough, this.#writtenBeforeEarly);
+    // An early replay only starts from a state where everything written was acknowledged.
+    this.#writtenThrough = Math.min(this.#writtenThrough, this.state.acked);
   }
 
   /** Forgets the transport; sends are buffered until the next attach. */
