@@ -103,26 +103,25 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
     server,
     stop: () => {
       stopping ??= (async () => {
-        if (config.redis !== undefined) {
-          await server.suspend();
-          await loaded.stop();
-          const parked = await server.park();
-          io.out(`parked ${parked} session(s) in Redis for the other nodes`);
-          return;
-        }
-        if (config.sessionFile === false) {
+        if (config.sessionFile === false && config.redis === undefined) {
           await server.close();
           await loaded.stop();
           return;
         }
         await server.suspend();
-        // Stop hooks may still send to sessions: that goes into the file too.
-        await loaded.stop();
-        try {
-          await saveSessionFile(server, config.sessionFile, io);
-        } finally {
-          await server.close();
+        // Stop hooks may still send to sessions: that goes with them. A failing hook must not lose them.
+        const hooksFailed = await loaded.stop().then(() => undefined, (error: unknown) => ({ error }));
+        if (config.redis !== undefined) {
+          const parked = await server.park();
+          io.out(`parked ${parked} session(s) in Redis for the other nodes`);
+        } else if (config.sessionFile !== false) {
+          try {
+            await saveSessionFile(server, config.sessionFile, io);
+          } finally {
+            await server.close();
+          }
         }
+        if (hooksFailed) throw hooksFailed.error;
       })();
       return stopping;
     },

@@ -63,7 +63,10 @@ export const runPrimary = (args: readonly string[], count: number, io: ServeIo):
         if (Object.keys(cluster.workers ?? {}).length === 0) resolve(1);
         return;
       }
-      fork();
+      // Not at once: a worker that dies on start (Redis away) must not make the primary spin.
+      setTimeout(() => {
+        if (!stopping) fork();
+      }, 1000);
     });
     for (let i = 0; i < count; i++) fork();
     const stop = (signal: string): void => {

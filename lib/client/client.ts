@@ -369,7 +369,8 @@ export class Client extends TypedEmitter<ClientEvents> {
   #onHandshakeError(error: RemoteError): void {
     if (this.#restoring && error.code === ErrorCode.AUTH_FAILED) {
       const reason = isSessionLossReason(error.info[0]) ? error.info[0] : SessionLossReason.NOT_FOUND;
-      if (this.#opening && this.#options.resumeState === undefined) {
+      // Without resumeState (or without reconnecting to start anew) a lost ticket fails connect().
+      if (this.#opening && (this.#options.resumeState === undefined || !this.#backoff)) {
         // Reclaiming a persisted session that the server no longer has.
         const lost = new SessionLostError(reason);
         this.#settleOpen(lost);

@@ -199,7 +199,12 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
    * other nodes may ask for sessions as soon as clients come).
    */
   openStore(): Promise<void> {
-    return this.#shared === undefined ? Promise.resolve() : (this.#storeOpened ??= this.#shared.open());
+    if (this.#shared === undefined) return Promise.resolve();
+    // A failed connection is not remembered: the next listen() tries again.
+    return (this.#storeOpened ??= this.#shared.open().catch((error: unknown) => {
+      this.#storeOpened = undefined;
+      throw error;
+    }));
   }
 
   /** Opens listeners; resolves with one entry per bound address. */

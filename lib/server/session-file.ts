@@ -75,13 +75,19 @@ export const writeSessionFile = async (file: string, sessions: readonly SavedSes
   const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const handle = await fs.open(temporary, 'wx', 0o600);
   try {
-    await handle.writeFile(text, 'utf8');
-    // On disk before it replaces anything: a power cut leaves one file or the other.
-    await handle.sync();
-  } finally {
-    await handle.close();
+    try {
+      await handle.writeFile(text, 'utf8');
+      // On disk before it replaces anything: a power cut leaves one file or the other.
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(temporary, file);
+  } catch (error) {
+    // A full disk, say: no half-written file left beside the real one.
+    await fs.rm(temporary, { force: true });
+    throw error;
   }
-  await fs.rename(temporary, file);
   return { written: parts.length, unserializable, bytes: Buffer.byteLength(text) };
 };
 
