@@ -56,7 +56,8 @@ if redis.call('EXISTS', s) == 0 then
 end
 local owner = redis.call('HGET', s, 'owner')
 if owner ~= '' then
-  if owner ~= ARGV[1] and redis.call('EXISTS', ARGV[2] .. owner) == 1 then
+  -- This node's own (a restore racing another here), or a live node's.
+  if owner == ARGV[1] or redis.call('EXISTS', ARGV[2] .. owner) == 1 then
     return {'owned', owner, redis.call('HGET', s, 'secret') or ''}
   end
   -- Its owner died (or forgot it): what the store has is not the session as it was.
@@ -96,7 +97,11 @@ while i <= #ARGV do
   if redis.call('HGET', s, 'owner') == node and redis.call('HGET', s, 'fence') == fence then
     redis.call('HSET', s, 'owner', '', 'meta', ARGV[i + 2], 'lastSeq', ARGV[i + 3], 'bytes', ARGV[i + 4], 'g', ARGV[i + 5])
     redis.call('DEL', o)
-    for j = 1, sets do redis.call('SADD', ARGV[i + 6 + j], key) end
+    for j = 1, sets do
+      local set = ARGV[i + 6 + j]
+      redis.call('SADD', set, key)
+      if redis.call('PTTL', set) < tonumber(hold) then redis.call('PEXPIRE', set, hold) end
+    end
     for j = 1, entries do redis.call('RPUSH', o, ARGV[i + 7 + sets + j]) end
     redis.call('PEXPIRE', s, hold)
     if entries > 0 then redis.call('PEXPIRE', o, hold) end
@@ -148,7 +153,7 @@ for _, key in ipairs(members) do
       redis.call('SET', ARGV[1] .. 't:' .. key, 'overflow', 'PX', ARGV[4])
       redis.call('SREM', KEYS[1], key)
     else
-      redis.call('RPUSH', o, tostring(seq) .. '\\t' .. text)
+      if redis.call('RPUSH', o, tostring(seq) .. '\\t' .. text) == 1 then redis.call('PEXPIRE', o, redis.call('PTTL', s)) end
       redis.call('HSET', s, 'g', g)
     end
   else
@@ -254,7 +259,7 @@ export class RedisSessionStore implements SessionStore {
         reject(new Error(`node ${node} did not hand the session over within ${this.#handoverTimeout} ms`));
       }, this.#handoverTimeout);
       this.#pending.set(id, { resolve, timer });
-      this.#redis.publish(`${this.#prefix}h:${node}`, JSON.stringify({ id, from: this.node, ...request })).catch((error: unknown) => {
+      this.#redis.publish(`${this.#prefix}h:${node}`, JSON.stringify({ id, from: this.node, wait: this.#handoverTimeout, ...request })).catch((error: unknown) => {
         clearTimeout(timer);
         this.#pending.delete(id);
         reject(error as Error);
@@ -262,7 +267,7 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
-  async park(sessions: readonly { saved: SavedSession; fence: number }[], holdTime: number): Promise<void> {
+  async park(sessions: readonly { saved: SavedSession; fence: number }[], holdTime: number): Promise<number> {
     const p = this.#prefix;
     const pipeline = this.#redis.pipeline();
     const head = [p, this.node, String(holdTime), String(this.#tombstoneTtl)];
@@ -287,8 +292,12 @@ export class RedisSessionStore implements SessionStore {
       if (batch.length > 4000 || size > 1_000_000) flush();
     }
     flush();
-    const results = await pipeline.exec();
-    for (const [error] of results ?? []) if (error) throw error;
+    let parked = 0;
+    for (const [error, count] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+      parked += Number(count);
+    }
+    return parked;
   }
 
   async transfer(key: string, fence: number, to: string): Promise<number | undefined> {
@@ -345,7 +354,12 @@ export class RedisSessionStore implements SessionStore {
       clearTimeout(pending.timer);
       pending.resolve(message.reply as HandoverReply);
     } else if (channel === `${p}h:${this.node}` && this.#handlers) {
-      const request: HandoverRequest = { key: String(message.key), nonce: typeof message.nonce === 'number' ? message.nonce : undefined, to: String(message.from) };
+      const request: HandoverRequest = {
+        key: String(message.key),
+        nonce: typeof message.nonce === 'number' ? message.nonce : undefined,
+        to: String(message.from),
+        ...(typeof message.wait === 'number' && { wait: message.wait }),
+      };
       this.#handlers.handover(request).catch((): HandoverReply => 'gone').then((reply) =>
         this.#redis.publish(`${p}r:${String(message.from)}`, JSON.stringify({ id: message.id, reply })),
       ).catch(() => {});

@@ -74,6 +74,8 @@ export interface HandoverRequest {
   nonce: number | undefined;
   /** The node asking, which the session is moved to. */
   to: string;
+  /** How long the asking node waits for the answer, ms: calls running here get half of it at most. */
+  wait?: number;
 }
 
 /**
@@ -122,9 +124,10 @@ export interface SessionStore {
   /**
    * Parks sessions this node owns (with the fencing token it holds) for
    * any node to claim, each expiring `holdTime` ms from now unless
-   * claimed, with its channels, so events reach it meanwhile.
+   * claimed, with its channels, so events reach it meanwhile. Resolves
+   * to how many were parked (not one another node took meanwhile).
    */
-  park(sessions: readonly { saved: SavedSession; fence: number }[], holdTime: number): Promise<void>;
+  park(sessions: readonly { saved: SavedSession; fence: number }[], holdTime: number): Promise<number>;
   /** The session ended (expired, closed, evicted…): forgotten, the reason kept for a while. */
   end(key: string, reason: SessionLossReasonValue): Promise<void>;
   /** Publishes an event to the other nodes' sessions and to parked ones. */

@@ -81,6 +81,13 @@ export class SharedSessions {
     if (request === undefined || this.#host.registry.find(request.id) !== undefined) return;
     const key = sessionKey(request.id);
     let claim = await this.store.claim(key);
+    if (claim.kind === 'owned' && claim.node === this.store.node) {
+      // Another restore here brought it meanwhile: the usual rules decide between the two.
+      if (this.#host.registry.findByKey(key) !== undefined) return;
+      // The store says this node has it, and it has not: whatever happened, it is not to be had.
+      await this.store.end(key, SessionLossReason.NOT_FOUND);
+      throw sessionLost(SessionLossReason.NOT_FOUND);
+    }
     if (claim.kind === 'owned') {
       // Prove the key before troubling the owner: an id alone moves nothing.
       if (claim.secret !== undefined ? !proofIsValid(claim.secret, request) : !this.#host.idOnlyRestore) return;
@@ -119,7 +126,11 @@ export class SharedSessions {
     if (session !== undefined) {
       session.fence = fence;
       this.#catchUp(session, saved.record.bus);
-    } else if (report.skipped.length > 0) this.#host.logger.warn(`a session handed to this node was not revived: ${report.skipped[0]!.why}`);
+      return;
+    }
+    // Ours in the store but not revived here: nobody's, so say so rather than leave it owned.
+    this.#quietly(this.store.end(saved.key, SessionLossReason.NOT_FOUND));
+    if (report.skipped.length > 0) this.#host.logger.warn(`a session handed to this node was not revived: ${report.skipped[0]!.why}`);
   }
 
   ended(session: ServerSession, reason: SessionLossReasonValue): void {
@@ -198,7 +209,7 @@ export class SharedSessions {
   }
 
   /** Parks sessions exported from this process (a graceful stop). */
-  park(saved: readonly SavedSession[]): Promise<void> {
+  park(saved: readonly SavedSession[]): Promise<number> {
     return this.store.park(saved.map((entry) => ({ saved: this.#stamp(entry), fence: entry.fence ?? 0 })), this.#host.holdTime);
   }
 
@@ -214,7 +225,8 @@ export class SharedSessions {
     if (session.bound && request.nonce !== undefined && request.nonce <= session.nonce) return 'stale';
     // Its connection here is cut first; calls running finish (their replies go with the session), up to the drain timeout.
     registry.supersede(session);
-    const deadline = Date.now() + this.#host.drainTimeout;
+    // Within what the asker waits: a session handed over after it gave up would be nobody's.
+    const deadline = Date.now() + Math.min(this.#host.drainTimeout, (request.wait ?? Infinity) / 2);
     while (session.peer.runningCount > 0 && Date.now() < deadline && !session.ended) await delay(5);
     if (session.ended) return 'gone';
     const saved = this.#stamp(registry.handOver(session, new TjstpError(ErrorCode.SERVER_CLOSING)));

@@ -86,11 +86,10 @@ export class Shutdown {
     if (shared === undefined) throw new Error('No shared store to park sessions in (the store option)');
     const saved = this.exportSessions();
     try {
-      await shared.park(saved);
+      return await shared.park(saved);
     } finally {
       await this.close();
     }
-    return saved.length;
   }
 
   #transports(): Transport[] {
