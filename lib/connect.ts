@@ -5,10 +5,10 @@
  *   ipc:///path/to.sock (or a bare path)
  */
 import type tls from 'node:tls';
-import { Client, type ClientOptions, type TransportFactory } from './client/client';
-import { connectSocket } from './transport/socket';
-import type { Transport } from './transport/transport';
-import { connectWebSocket } from './transport/websocket-client';
+import { Client, type ClientOptions, type TransportFactory } from './client/client.js';
+import { connectSocket } from './transport/socket.js';
+import type { Transport } from './transport/transport.js';
+import { connectWebSocket } from './transport/websocket-client.js';
 
 export interface ConnectOptions extends Omit<ClientOptions, 'transport'> {
   /** TLS options for tls:// and wss:// (`ca`, `rejectUnauthorized`, …). */

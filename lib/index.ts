@@ -2,8 +2,8 @@
  * tjstp for Node: server, client and transports. Browser and React Native
  * code should import `tjstp/client` instead, which carries no Node built-ins.
  */
-export * from './client/index';
-export { connect, transportFor, type ConnectOptions } from './connect';
+export * from './client/index.js';
+export { connect, transportFor, type ConnectOptions } from './connect.js';
 export {
   Server,
   consoleLogger,
@@ -15,9 +15,9 @@ export {
   type ServerEvents,
   type ServerOptions,
   type ServerStats,
-} from './server/server';
-export { defaultAdmissionLimits, type AdmissionLimits } from './server/admission';
-export { defaultRestoreOptions, type RestoreOptions } from './server/restore';
+} from './server/server.js';
+export { defaultAdmissionLimits, type AdmissionLimits } from './server/admission.js';
+export { defaultRestoreOptions, type RestoreOptions } from './server/restore.js';
 export {
   Application,
   ApplicationRegistry,
@@ -35,19 +35,19 @@ export {
   type MethodDefinition,
   type MethodDescription,
   type SessionContext,
-} from './server/application';
+} from './server/application.js';
 export {
   LoadError,
   loadApplications,
   type LoadOptions,
   type LoadedApplications,
   type WatchReport,
-} from './server/loader/index';
-export { Channels } from './server/channels';
-export { ApplicationFailure } from './server/failure';
-export { FailureLog, defaultFailureLog, type FailureLogOptions } from './server/failure-log';
-export type { Listener, ListenOptions, SecureListenOptions } from './server/listeners';
-export { ServerSession, defaultSessionLimits, type SessionLimits } from './server/session';
-export { MemorySessionIndex, type SessionIndex } from './server/session-index';
-export { RedisSessionStore, type RedisSessionStoreOptions } from './server/redis-store';
-export type { Claim, HandoverReply, HandoverRequest, SavedSession, SessionStore, ServerSessionRecord, SharedEvent, StoreHandlers } from './server/session-store';
+} from './server/loader/index.js';
+export { Channels } from './server/channels.js';
+export { ApplicationFailure } from './server/failure.js';
+export { FailureLog, defaultFailureLog, type FailureLogOptions } from './server/failure-log.js';
+export type { Listener, ListenOptions, SecureListenOptions } from './server/listeners.js';
+export { ServerSession, defaultSessionLimits, type SessionLimits } from './server/session.js';
+export { MemorySessionIndex, type SessionIndex } from './server/session-index.js';
+export { RedisSessionStore, type RedisSessionStoreOptions } from './server/redis-store.js';
+export type { Claim, HandoverReply, HandoverRequest, SavedSession, SessionStore, ServerSessionRecord, SharedEvent, StoreHandlers } from './server/session-store.js';

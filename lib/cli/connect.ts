@@ -8,19 +8,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import readline from 'node:readline';
 import type tls from 'node:tls';
-import { Client } from '../client/client';
-import { transportFor } from '../connect';
-import { Catalog } from './repl/catalog';
-import type { ReplContext } from './repl/commands';
-import { EventFilter } from './repl/event-filter';
-import { historyFile } from './repl/history';
-import { runInteractive, type TerminalOutput } from './repl/interactive';
-import { connectUsage, parseConnectArgs, UsageError, type ConnectCliOptions } from './repl/options';
-import { askHidden, PromptCancelled, type TerminalInput } from './repl/password';
-import { formatError, maskId, paint, type PrintOptions } from './repl/printer';
-import { runScript } from './repl/script';
-import { SessionStatus } from './repl/status';
-import { WireTap } from './repl/wire-tap';
+import { Client } from '../client/client.js';
+import { transportFor } from '../connect.js';
+import { Catalog } from './repl/catalog.js';
+import type { ReplContext } from './repl/commands.js';
+import { EventFilter } from './repl/event-filter.js';
+import { historyFile } from './repl/history.js';
+import { runInteractive, type TerminalOutput } from './repl/interactive.js';
+import { connectUsage, parseConnectArgs, UsageError, type ConnectCliOptions } from './repl/options.js';
+import { askHidden, PromptCancelled, type TerminalInput } from './repl/password.js';
+import { formatError, maskId, paint, type PrintOptions } from './repl/printer.js';
+import { runScript } from './repl/script.js';
+import { SessionStatus } from './repl/status.js';
+import { WireTap } from './repl/wire-tap.js';
 
 /** Where `connect` writes lines that are not part of the interactive screen. */
 export interface ConnectIo {

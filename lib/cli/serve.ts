@@ -6,13 +6,13 @@
  * revived by the next start before it listens.
  */
 import fs from 'node:fs';
-import { loadApplications } from '../server/loader/index';
-import { RedisSessionStore } from '../server/redis-store';
-import { isWorker, reportListening, runPrimary } from './workers';
-import { Server, type Logger } from '../server/server';
-import { SessionFileError, takeSessionFile, writeSessionFile, type TakenSessionFile } from '../server/session-file';
-import type { ListenOptions } from '../server/listeners';
-import { ConfigError, readServeConfig, serveUsage, type ServeConfig } from './serve-config';
+import { loadApplications } from '../server/loader/index.js';
+import { RedisSessionStore } from '../server/redis-store.js';
+import { isWorker, reportListening, runPrimary } from './workers.js';
+import { Server, type Logger } from '../server/server.js';
+import { SessionFileError, takeSessionFile, writeSessionFile, type TakenSessionFile } from '../server/session-file.js';
+import type { ListenOptions } from '../server/listeners.js';
+import { ConfigError, readServeConfig, serveUsage, type ServeConfig } from './serve-config.js';
 
 export interface ServeIo {
   out(line: string): void;

@@ -7,7 +7,7 @@
  * in Redis) before it exits.
  */
 import cluster, { type Worker } from 'node:cluster';
-import type { ServeIo } from './serve';
+import type { ServeIo } from './serve.js';
 
 /** What a worker tells the primary. */
 interface WorkerReport {

@@ -3,7 +3,7 @@
  * on the client, as in the reference). Methods get their arguments and may
  * return a value or a promise.
  */
-import { ErrorCode, RemoteError } from '../protocol/errors';
+import { ErrorCode, RemoteError } from '../protocol/errors.js';
 
 export type ClientMethod = (...args: never[]) => unknown;
 export type ClientInterfaces = Readonly<Record<string, Readonly<Record<string, ClientMethod>>>>;

@@ -2,8 +2,8 @@
  * `connectBrowser()`: the client over the W3C WebSocket API (browsers,
  * React Native, Deno, or Node with a WebSocket class passed in).
  */
-import { Client, type ClientOptions } from './client';
-import { connectW3CWebSocket, type W3CWebSocketConstructor } from '../transport/w3c-websocket';
+import { Client, type ClientOptions } from './client.js';
+import { connectW3CWebSocket, type W3CWebSocketConstructor } from '../transport/w3c-websocket.js';
 
 export interface BrowserConnectOptions extends Omit<ClientOptions, 'transport'> {
   /** A WebSocket constructor; defaults to `globalThis.WebSocket`. */

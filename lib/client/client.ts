@@ -17,7 +17,7 @@
  * 29, for those already sent, which may have run), a `sessionLost` event lets
  * the application send its state again, and a new session starts.
  */
-import { Backoff } from './backoff';
+import { Backoff } from './backoff.js';
 import {
   ErrorCode,
   ProtocolError,
@@ -28,20 +28,20 @@ import {
   TjstpError,
   isSessionLossReason,
   type SessionLossReasonValue,
-} from '../protocol/errors';
-import { decodeMessage, encodeClose, encodeHello, type HandshakeResponse, type Message } from '../protocol/message';
-import { Heartbeat } from '../session/heartbeat';
-import { Peer } from '../session/peer';
-import type { Transport } from '../transport/transport';
-import { TypedEmitter } from '../util/emitter';
-import { ClientApi } from './api';
-import { DEFAULT_MAX_HELD_EVENTS, EventQueue } from './event-queue';
-import { LEGACY_CLOSE_TIMEOUT, closeThen } from './legacy-close';
-import { earlyReplayBudget, helloFor, readBinding, readRestoreReply, readServerLimits, type ServerLimits } from './handshake';
-import { SessionIdentity } from './identity';
-import type { ClientEvents, ClientOptions, ClientState, LoginCredentials, SessionTicket, TransportFactory } from './types';
+} from '../protocol/errors.js';
+import { decodeMessage, encodeClose, encodeHello, type HandshakeResponse, type Message } from '../protocol/message.js';
+import { Heartbeat } from '../session/heartbeat.js';
+import { Peer } from '../session/peer.js';
+import type { Transport } from '../transport/transport.js';
+import { TypedEmitter } from '../util/emitter.js';
+import { ClientApi } from './api.js';
+import { DEFAULT_MAX_HELD_EVENTS, EventQueue } from './event-queue.js';
+import { LEGACY_CLOSE_TIMEOUT, closeThen } from './legacy-close.js';
+import { earlyReplayBudget, helloFor, readBinding, readRestoreReply, readServerLimits, type ServerLimits } from './handshake.js';
+import { SessionIdentity } from './identity.js';
+import type { ClientEvents, ClientOptions, ClientState, LoginCredentials, SessionTicket, TransportFactory } from './types.js';
 
-export type * from './types';
+export type * from './types.js';
 
 export class Client extends TypedEmitter<ClientEvents> {
   #state: ClientState = 'idle';

@@ -7,8 +7,8 @@
  * order, once a listener is attached. What is acknowledged does not change:
  * holding happens after the session engine accepted the event.
  */
-import { ErrorCode, TjstpError } from '../protocol/errors';
-import type { RemoteEvent } from './types';
+import { ErrorCode, TjstpError } from '../protocol/errors.js';
+import type { RemoteEvent } from './types.js';
 
 /** Default of `maxHeldEvents`. */
 export const DEFAULT_MAX_HELD_EVENTS = 10_000;

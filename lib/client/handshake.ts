@@ -3,10 +3,10 @@
  * the server's answer to a restore can be trusted. Kept apart from the
  * client's state machine so each can be read on its own.
  */
-import { isCount, type HelloOptions } from '../protocol/message';
-import { isHexKey } from '../protocol/restore';
-import type { SessionState } from '../session/state';
-import { restoreProof } from './proof';
+import { isCount, type HelloOptions } from '../protocol/message.js';
+import { isHexKey } from '../protocol/restore.js';
+import type { SessionState } from '../session/state.js';
+import { restoreProof } from './proof.js';
 
 /** What a tjstp server tells the client about its session limits. */
 export interface ServerLimits {

@@ -5,10 +5,10 @@
  * and a loss; the ticket (`client.session`) is made from it and the
  * session's counters.
  */
-import { isHexKey } from '../protocol/restore';
-import type { SessionState } from '../session/state';
-import { nextNonce } from './proof';
-import type { SessionTicket } from './types';
+import { isHexKey } from '../protocol/restore.js';
+import type { SessionState } from '../session/state.js';
+import { nextNonce } from './proof.js';
+import type { SessionTicket } from './types.js';
 
 /** What a restore hello needs of the identity (see `helloFor`). */
 export interface RestoreIdentity {

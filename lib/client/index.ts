@@ -11,11 +11,11 @@ export {
   type RemoteEvent,
   type SessionTicket,
   type TransportFactory,
-} from './client';
-export { Backoff, defaultBackoff, type BackoffOptions } from './backoff';
-export { EventsDroppedError } from './event-queue';
-export type { ClientInterfaces, ClientMethod } from './api';
-export { connectBrowser, type BrowserConnectOptions } from './browser';
-export type { ServerLimits } from './handshake';
-export * from '../protocol/errors';
-export type { Transport, TransportHandler, TransportKind } from '../transport/transport';
+} from './client.js';
+export { Backoff, defaultBackoff, type BackoffOptions } from './backoff.js';
+export { EventsDroppedError } from './event-queue.js';
+export type { ClientInterfaces, ClientMethod } from './api.js';
+export { connectBrowser, type BrowserConnectOptions } from './browser.js';
+export type { ServerLimits } from './handshake.js';
+export * from '../protocol/errors.js';
+export type { Transport, TransportHandler, TransportKind } from '../transport/transport.js';

@@ -9,7 +9,7 @@
  * (Over WebSocket, after a close frame the reference ends its side at once,
  * before it has read ours: hence `Transport.end`, which sends none.)
  */
-import type { Transport } from '../transport/transport';
+import type { Transport } from '../transport/transport.js';
 
 /** How long to wait for the old connection's close before restoring anyway. */
 export const LEGACY_CLOSE_TIMEOUT = 1000;

@@ -7,7 +7,7 @@
 import { hmac } from '@noble/hashes/hmac';
 import { sha256 } from '@noble/hashes/sha2';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils';
-import { restoreProofInput } from '../protocol/restore';
+import { restoreProofInput } from '../protocol/restore.js';
 
 export const restoreProof = (key: string, id: string, sent: number, received: number, nonce: number): string =>
   bytesToHex(hmac(sha256, hexToBytes(key), utf8ToBytes(restoreProofInput(id, sent, received, nonce))));

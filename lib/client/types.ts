@@ -2,11 +2,11 @@
  * The client's public types: options, the persisted session ticket, and
  * the events it emits.
  */
-import type { BackoffOptions } from './backoff';
-import type { SessionLostError } from '../protocol/errors';
-import type { SessionSnapshot } from '../session/state';
-import type { Transport } from '../transport/transport';
-import type { ClientInterfaces } from './api';
+import type { BackoffOptions } from './backoff.js';
+import type { SessionLostError } from '../protocol/errors.js';
+import type { SessionSnapshot } from '../session/state.js';
+import type { Transport } from '../transport/transport.js';
+import type { ClientInterfaces } from './api.js';
 
 export type TransportFactory = () => Promise<Transport>;
 export type ClientState = 'idle' | 'connecting' | 'handshaking' | 'ready' | 'waiting' | 'closed';

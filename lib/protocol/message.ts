@@ -8,8 +8,8 @@
  * built as strings directly: the header key must come first, and building
  * the text avoids allocating an envelope object per message on the hot path.
  */
-import { ProtocolError } from './errors';
-import { parseRecord, RecordSyntaxError } from './record';
+import { ProtocolError } from './errors.js';
+import { parseRecord, RecordSyntaxError } from './record.js';
 
 export interface HandshakeRequest {
   kind: 'hello';

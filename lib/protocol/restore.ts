@@ -15,7 +15,7 @@
  * Shared by the client (which signs) and the server (which checks); no
  * crypto here, each side brings its own.
  */
-import { isCount } from './message';
+import { isCount } from './message.js';
 
 export interface RestoreRequest {
   id: string;

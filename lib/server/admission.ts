@@ -13,7 +13,7 @@
  * producing output, so this is what keeps a few addresses that ask for a
  * lot from slowing everyone else down.
  */
-import { LimitName, type LimitNameValue } from '../protocol/errors';
+import { LimitName, type LimitNameValue } from '../protocol/errors.js';
 
 /** The limits, each 0 (or Infinity) for none. */
 export interface AdmissionLimits {

@@ -8,12 +8,12 @@
  * updates in place ({@link Application.replace}).
  */
 import semver from 'semver';
-import { ErrorCode, RemoteError } from '../protocol/errors';
-import { ApplicationFailure } from './failure';
-import { FailureLog } from './failure-log';
-import { BUILTIN_INTERFACE, compileApplication, type CompiledApplication } from './loader/compile';
-import type { JsonSchema } from './loader/schema';
-import type { Logger } from './options';
+import { ErrorCode, RemoteError } from '../protocol/errors.js';
+import { ApplicationFailure } from './failure.js';
+import { FailureLog } from './failure-log.js';
+import { BUILTIN_INTERFACE, compileApplication, type CompiledApplication } from './loader/compile.js';
+import type { JsonSchema } from './loader/schema.js';
+import type { Logger } from './options.js';
 
 export type { JsonSchema };
 

@@ -6,7 +6,7 @@
  * kept only as its hash.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { restoreProofInput, type RestoreRequest } from '../protocol/restore';
+import { restoreProofInput, type RestoreRequest } from '../protocol/restore.js';
 
 /**
  * 256 random bits, as the 64 hex digits the client gets: a held session

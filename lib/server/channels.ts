@@ -4,8 +4,8 @@
  * channel is buffered for it and delivered when it resumes; it leaves
  * when it leaves on purpose or when the session ends.
  */
-import { prepareEvent } from '../session/peer';
-import type { ServerSession } from './session';
+import { prepareEvent } from '../session/peer.js';
+import type { ServerSession } from './session.js';
 
 export class Channels {
   /** `app\0channel` → members. */

@@ -17,18 +17,18 @@ import {
   SessionLossReason,
   TjstpError,
   defaultMessages,
-} from '../protocol/errors';
+} from '../protocol/errors.js';
 import {
   decodeMessage,
   encodeClose,
   encodeHandshakeError,
   type HandshakeRequest,
   type Message,
-} from '../protocol/message';
-import type { Transport, TransportHandler } from '../transport/transport';
-import { Heartbeat } from '../session/heartbeat';
-import { textBytes, type MemoryMeter } from '../session/memory';
-import type { ServerSession } from './session';
+} from '../protocol/message.js';
+import type { Transport, TransportHandler } from '../transport/transport.js';
+import { Heartbeat } from '../session/heartbeat.js';
+import { textBytes, type MemoryMeter } from '../session/memory.js';
+import type { ServerSession } from './session.js';
 
 export type ConnectionState = 'awaiting-hello' | 'authenticating' | 'ready' | 'closed';
 

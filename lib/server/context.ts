@@ -5,8 +5,8 @@
  * of them about a kilobyte. So its methods need their object: call
  * `context.emit(…)`; a destructured `emit(…)` gets a clear TypeError.
  */
-import type { MethodContext } from './application';
-import type { ServerSession, ServerSessionHooks } from './session';
+import type { MethodContext } from './application.js';
+import type { ServerSession, ServerSessionHooks } from './session.js';
 
 export class ServerSessionContext implements MethodContext {
   readonly #session: ServerSession;

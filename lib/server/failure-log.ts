@@ -11,8 +11,8 @@
  * Sources are few (an application's methods), but their number is bounded
  * anyway: past `maxSources`, failures of new sources share one count.
  */
-import { ApplicationFailure, describeFailure } from './failure';
-import type { Logger } from './options';
+import { ApplicationFailure, describeFailure } from './failure.js';
+import type { Logger } from './options.js';
 
 export interface FailureLogOptions {
   /** Failures of one source logged in full per interval. Default 5; 0 logs only summaries. */

@@ -8,13 +8,13 @@
  * Records come from outside the process (a file, a store), so each is
  * checked before it is trusted; a bad one is skipped, never fatal.
  */
-import { isCount } from '../protocol/message';
-import type { MemoryMeter } from '../session/memory';
-import type { SessionSnapshot } from '../session/state';
-import type { ApplicationRegistry } from './application';
-import type { SessionRegistry } from './registry';
-import { ServerSession, type ServerSessionHooks, type SessionLimits } from './session';
-import type { SavedSession, ServerSessionRecord } from './session-store';
+import { isCount } from '../protocol/message.js';
+import type { MemoryMeter } from '../session/memory.js';
+import type { SessionSnapshot } from '../session/state.js';
+import type { ApplicationRegistry } from './application.js';
+import type { SessionRegistry } from './registry.js';
+import { ServerSession, type ServerSessionHooks, type SessionLimits } from './session.js';
+import type { SavedSession, ServerSessionRecord } from './session-store.js';
 
 export interface HandoverContext {
   readonly applications: ApplicationRegistry;

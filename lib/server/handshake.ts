@@ -16,10 +16,10 @@ import {
   SessionLossReason,
   sessionLossMessage,
   type SessionLossReasonValue,
-} from '../protocol/errors';
-import type { RestoreRequest } from '../protocol/restore';
-import type { SessionState } from '../session/state';
-import type { ServerSession, SessionLimits } from './session';
+} from '../protocol/errors.js';
+import type { RestoreRequest } from '../protocol/restore.js';
+import type { SessionState } from '../session/state.js';
+import type { ServerSession, SessionLimits } from './session.js';
 
 /** The `received` to resume from, or why the counters cannot be reconciled. */
 export type Reconciliation =

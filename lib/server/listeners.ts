@@ -6,10 +6,10 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import type tls from 'node:tls';
-import { dropFailedTlsHandshakes } from '../transport/handshake-deadline';
-import { createSocketServer } from '../transport/socket';
-import type { Transport, TransportKind } from '../transport/transport';
-import { createWebSocketServer } from '../transport/websocket-server';
+import { dropFailedTlsHandshakes } from '../transport/handshake-deadline.js';
+import { createSocketServer } from '../transport/socket.js';
+import type { Transport, TransportKind } from '../transport/transport.js';
+import { createWebSocketServer } from '../transport/websocket-server.js';
 
 export interface SecureListenOptions {
   port: number;

@@ -13,7 +13,7 @@
  * session detached longest.
  */
 import v8 from 'node:v8';
-import type { MemoryMeter } from '../session/memory';
+import type { MemoryMeter } from '../session/memory.js';
 
 /**
  * What a session costs beyond its buffers: the session, its engine, its

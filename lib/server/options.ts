@@ -2,14 +2,14 @@
  * The server's options, events and reports, and its loggers: what a user
  * of `Server` reads, apart from how it works.
  */
-import type { AdmissionLimits } from './admission';
-import type { FailureLogOptions } from './failure-log';
-import type { Application, ApplicationDefinition } from './application';
-import type { LimitNameValue, SessionLossReasonValue } from '../protocol/errors';
-import type { RestoreOptions } from './restore';
-import type { Authenticate } from './session-hooks';
-import type { ServerSession, SessionLimits } from './session';
-import type { SessionStore } from './session-store';
+import type { AdmissionLimits } from './admission.js';
+import type { FailureLogOptions } from './failure-log.js';
+import type { Application, ApplicationDefinition } from './application.js';
+import type { LimitNameValue, SessionLossReasonValue } from '../protocol/errors.js';
+import type { RestoreOptions } from './restore.js';
+import type { Authenticate } from './session-hooks.js';
+import type { ServerSession, SessionLimits } from './session.js';
+import type { SessionStore } from './session-store.js';
 
 export interface Logger {
   info(message: string): void;

@@ -19,7 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import { isSessionLossReason, type SessionLossReasonValue } from '../protocol/errors';
+import { isSessionLossReason, type SessionLossReasonValue } from '../protocol/errors.js';
 import type {
   Claim,
   HandoverReply,
@@ -29,8 +29,8 @@ import type {
   SessionStore,
   SharedEvent,
   StoreHandlers,
-} from './session-store';
-import { prepareEvent } from '../session/prepared-event';
+} from './session-store.js';
+import { prepareEvent } from '../session/prepared-event.js';
 
 export interface RedisSessionStoreOptions {
   /** `redis://host:port/db`. Default `redis://127.0.0.1:6379`. */

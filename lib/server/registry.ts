@@ -5,15 +5,15 @@
  * the old ones kept until the client has them). The server runs
  * handshakes and connections; whatever happens to a session happens here.
  */
-import { SessionLossReason, SessionLostError, type SessionLossReasonValue } from '../protocol/errors';
-import type { Admission } from './admission';
-import { newSessionSecret } from './binding';
-import type { Channels } from './channels';
-import type { ServerConnection } from './connection';
-import type { MemoryBudget } from './memory-budget';
-import { newSessionId, sessionKey, type ServerSession, type SessionLimits } from './session';
-import type { SessionIndex } from './session-index';
-import type { SavedSession } from './session-store';
+import { SessionLossReason, SessionLostError, type SessionLossReasonValue } from '../protocol/errors.js';
+import type { Admission } from './admission.js';
+import { newSessionSecret } from './binding.js';
+import type { Channels } from './channels.js';
+import type { ServerConnection } from './connection.js';
+import type { MemoryBudget } from './memory-budget.js';
+import { newSessionId, sessionKey, type ServerSession, type SessionLimits } from './session.js';
+import type { SessionIndex } from './session-index.js';
+import type { SavedSession } from './session-store.js';
 
 /** What the registry reports to its server. */
 export interface RegistryEvents {

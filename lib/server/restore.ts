@@ -21,14 +21,14 @@
  * lookup's timing says nothing about the id; proofs are compared in
  * constant time.
  */
-import { LimitName, SessionLossReason, limitExceeded } from '../protocol/errors';
-import { readRestoreRequest, type RestoreRequest } from '../protocol/restore';
-import { addressKey } from './address';
-import type { Application } from './application';
-import { proofIsValid } from './binding';
-import { reconcile, sessionLost, sessionNotFound } from './handshake';
-import type { SessionRegistry } from './registry';
-import type { ServerSession } from './session';
+import { LimitName, SessionLossReason, limitExceeded } from '../protocol/errors.js';
+import { readRestoreRequest, type RestoreRequest } from '../protocol/restore.js';
+import { addressKey } from './address.js';
+import type { Application } from './application.js';
+import { proofIsValid } from './binding.js';
+import { reconcile, sessionLost, sessionNotFound } from './handshake.js';
+import type { SessionRegistry } from './registry.js';
+import type { ServerSession } from './session.js';
 
 export interface RestoreOptions {
   /**

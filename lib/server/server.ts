@@ -15,28 +15,28 @@ import {
   limitExceeded,
   type LimitNameValue,
   type SessionLossReasonValue,
-} from '../protocol/errors';
-import { encodeClose, encodeWelcome, type HandshakeRequest } from '../protocol/message';
-import type { Transport } from '../transport/transport';
-import { TypedEmitter } from '../util/emitter';
-import { LogThrottle } from '../util/throttle';
-import { addressKey } from './address';
-import { Admission } from './admission';
-import { Application, ApplicationRegistry, type ApplicationDefinition } from './application';
-import { newSessionSecret } from './binding';
-import { prepareEvent } from '../session/peer';
-import { Channels } from './channels';
-import { FailureLog } from './failure-log';
-import { ServerConnection, type ConnectionHost } from './connection';
-import { legacyReceived, welcomeExtension } from './handshake';
-import { openListeners, type Listener, type ListenOptions } from './listeners';
-import { MemoryBudget, defaultMaxSessionMemory } from './memory-budget';
-import { SessionRegistry } from './registry';
-import { SharedSessions } from './shared-sessions';
-import { Shutdown } from './shutdown';
-import { admitRestore, admitRestoreAttempt, defaultRestoreOptions, type RestoreOptions, type RestoreRefusal } from './restore';
-import { consoleLogger, type Logger, type Refusal, type ServerEvents, type ServerOptions, type ServerStats } from './options';
-import { createSessionHooks, type Authenticate, type AuthenticationRequest } from './session-hooks';
+} from '../protocol/errors.js';
+import { encodeClose, encodeWelcome, type HandshakeRequest } from '../protocol/message.js';
+import type { Transport } from '../transport/transport.js';
+import { TypedEmitter } from '../util/emitter.js';
+import { LogThrottle } from '../util/throttle.js';
+import { addressKey } from './address.js';
+import { Admission } from './admission.js';
+import { Application, ApplicationRegistry, type ApplicationDefinition } from './application.js';
+import { newSessionSecret } from './binding.js';
+import { prepareEvent } from '../session/peer.js';
+import { Channels } from './channels.js';
+import { FailureLog } from './failure-log.js';
+import { ServerConnection, type ConnectionHost } from './connection.js';
+import { legacyReceived, welcomeExtension } from './handshake.js';
+import { openListeners, type Listener, type ListenOptions } from './listeners.js';
+import { MemoryBudget, defaultMaxSessionMemory } from './memory-budget.js';
+import { SessionRegistry } from './registry.js';
+import { SharedSessions } from './shared-sessions.js';
+import { Shutdown } from './shutdown.js';
+import { admitRestore, admitRestoreAttempt, defaultRestoreOptions, type RestoreOptions, type RestoreRefusal } from './restore.js';
+import { consoleLogger, type Logger, type Refusal, type ServerEvents, type ServerOptions, type ServerStats } from './options.js';
+import { createSessionHooks, type Authenticate, type AuthenticationRequest } from './session-hooks.js';
 import {
   ServerSession,
   defaultSessionLimits,
@@ -44,13 +44,13 @@ import {
   sessionKey,
   type ServerSessionHooks,
   type SessionLimits,
-} from './session';
-import { MemorySessionIndex, type SessionIndex } from './session-index';
-import type { SavedSession } from './session-store';
-import { reviveSessions, type RevivalReport } from './handover';
+} from './session.js';
+import { MemorySessionIndex, type SessionIndex } from './session-index.js';
+import type { SavedSession } from './session-store.js';
+import { reviveSessions, type RevivalReport } from './handover.js';
 
 export type { Authenticate, AuthenticationRequest, Logger, Refusal, RevivalReport, SavedSession, ServerEvents, ServerOptions, ServerStats };
-export { consoleLogger, silentLogger } from './options';
+export { consoleLogger, silentLogger } from './options.js';
 
 const refusalWording: Record<RestoreRefusal, string> = {
   proof: 'no valid proof of its key',

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { SavedSession } from './session-store';
+import type { SavedSession } from './session-store.js';
 
 const FORMAT = 'tjstp-sessions';
 const VERSION = 1;

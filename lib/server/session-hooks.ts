@@ -5,14 +5,14 @@
  * The `$tjstp` interface's session methods live here too: `rotate()`,
  * `login(strategy, credentials)` and `logout()`.
  */
-import { ErrorCode, LimitName, RemoteError, SessionLossReason } from '../protocol/errors';
-import type { Application } from './application';
-import type { Channels } from './channels';
-import { logCallFailure, type FailureLog } from './failure-log';
-import { BUILTIN_INTERFACE } from './loader/compile';
-import type { SessionRegistry } from './registry';
-import type { ServerSession, ServerSessionHooks } from './session';
-import type { Logger, Refusal } from './options';
+import { ErrorCode, LimitName, RemoteError, SessionLossReason } from '../protocol/errors.js';
+import type { Application } from './application.js';
+import type { Channels } from './channels.js';
+import { logCallFailure, type FailureLog } from './failure-log.js';
+import { BUILTIN_INTERFACE } from './loader/compile.js';
+import type { SessionRegistry } from './registry.js';
+import type { ServerSession, ServerSessionHooks } from './session.js';
+import type { Logger, Refusal } from './options.js';
 
 /** What the authentication hook is asked. */
 export interface AuthenticationRequest {

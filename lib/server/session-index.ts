@@ -4,7 +4,7 @@
  * replayed. Synchronous, for the hot paths; sessions kept beyond the
  * process live in a {@link SessionStore} (see `session-store.ts`).
  */
-import type { SessionLossReasonValue } from '../protocol/errors';
+import type { SessionLossReasonValue } from '../protocol/errors.js';
 
 export interface SessionIndex<S> {
   get(key: string): S | undefined;

@@ -17,8 +17,8 @@
  * elsewhere is told `not_found`, never given a stale copy that would run
  * a call twice.
  */
-import type { SessionLossReasonValue } from '../protocol/errors';
-import type { SessionSnapshot } from '../session/state';
+import type { SessionLossReasonValue } from '../protocol/errors.js';
+import type { SessionSnapshot } from '../session/state.js';
 
 /** The serializable form of a server session. */
 export interface ServerSessionRecord {

@@ -13,16 +13,16 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import type { AddressShare } from './admission';
-import type { Application } from './application';
-import type { ServerConnection } from './connection';
-import { ServerSessionContext } from './context';
-import { SESSION_OVERHEAD } from './memory-budget';
-import { Peer, type PeerHandlers, type PeerLimits, type PreparedEvent } from '../session/peer';
-import { textBytes, type MemoryMeter } from '../session/memory';
-import type { SessionSnapshot } from '../session/state';
-import type { ServerSessionRecord } from './session-store';
-import type { Transport } from '../transport/transport';
+import type { AddressShare } from './admission.js';
+import type { Application } from './application.js';
+import type { ServerConnection } from './connection.js';
+import { ServerSessionContext } from './context.js';
+import { SESSION_OVERHEAD } from './memory-budget.js';
+import { Peer, type PeerHandlers, type PeerLimits, type PreparedEvent } from '../session/peer.js';
+import { textBytes, type MemoryMeter } from '../session/memory.js';
+import type { SessionSnapshot } from '../session/state.js';
+import type { ServerSessionRecord } from './session-store.js';
+import type { Transport } from '../transport/transport.js';
 
 /** 192 random bits, URL-safe: well above the 128 bits a bearer token needs. */
 export const newSessionId = (): string => randomBytes(24).toString('base64url');

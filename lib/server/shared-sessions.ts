@@ -15,15 +15,15 @@ import {
   TjstpError,
   limitExceeded,
   type SessionLossReasonValue,
-} from '../protocol/errors';
-import { readRestoreRequest } from '../protocol/restore';
-import { proofIsValid } from './binding';
-import { sessionLost } from './handshake';
-import type { RevivalReport } from './handover';
-import type { Logger } from './options';
-import type { SessionRegistry } from './registry';
-import { sessionKey, type ServerSession } from './session';
-import type { HandoverReply, HandoverRequest, SavedSession, SessionStore, SharedEvent } from './session-store';
+} from '../protocol/errors.js';
+import { readRestoreRequest } from '../protocol/restore.js';
+import { proofIsValid } from './binding.js';
+import { sessionLost } from './handshake.js';
+import type { RevivalReport } from './handover.js';
+import type { Logger } from './options.js';
+import type { SessionRegistry } from './registry.js';
+import { sessionKey, type ServerSession } from './session.js';
+import type { HandoverReply, HandoverRequest, SavedSession, SessionStore, SharedEvent } from './session-store.js';
 
 /** How many recent shared events a node keeps, to give a session that arrives what it missed on the way. */
 const RECENT_EVENTS = 100_000;

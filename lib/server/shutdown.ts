@@ -4,16 +4,16 @@
  * order matters and is the same in both: stop accepting, settle what is
  * running, say goodbye, and only then let go of the sockets.
  */
-import { ErrorCode, SessionLossReason, TjstpError } from '../protocol/errors';
-import type { Transport } from '../transport/transport';
-import type { ServerConnection } from './connection';
-import type { Listener } from './listeners';
-import type { Logger } from './options';
-import type { SessionRegistry } from './registry';
-import type { SessionIndex } from './session-index';
-import type { ServerSession } from './session';
-import type { SavedSession } from './session-store';
-import type { SharedSessions } from './shared-sessions';
+import { ErrorCode, SessionLossReason, TjstpError } from '../protocol/errors.js';
+import type { Transport } from '../transport/transport.js';
+import type { ServerConnection } from './connection.js';
+import type { Listener } from './listeners.js';
+import type { Logger } from './options.js';
+import type { SessionRegistry } from './registry.js';
+import type { SessionIndex } from './session-index.js';
+import type { ServerSession } from './session.js';
+import type { SavedSession } from './session-store.js';
+import type { SharedSessions } from './shared-sessions.js';
 
 /** What stopping needs of its server: live collections, read when it runs. */
 export interface ShutdownHost {

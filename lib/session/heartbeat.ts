@@ -5,7 +5,7 @@
  * has arrived for two intervals. Dead-peer detection matters most on
  * mobile, where a network switch leaves a socket that never errors.
  */
-import type { Peer } from './peer';
+import type { Peer } from './peer.js';
 
 export class Heartbeat {
   readonly #peer: Peer;

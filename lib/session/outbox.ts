@@ -9,7 +9,7 @@
  * share one array with the sequence numbers, `[seq, size, seq, size, …]`:
  * an idle session then costs one empty array less.
  */
-import { messageBytes, type MemoryMeter } from './memory';
+import { messageBytes, type MemoryMeter } from './memory.js';
 
 export class Outbox {
   /** Sequence number and size of each message, in pairs. */

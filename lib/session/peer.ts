@@ -16,7 +16,7 @@ import {
   RemoteError,
   TjstpError,
   toWireError,
-} from '../protocol/errors';
+} from '../protocol/errors.js';
 import {
   callText,
   callbackOkText,
@@ -27,12 +27,12 @@ import {
   type CallbackMessage,
   type CallMessage,
   type Message,
-} from '../protocol/message';
-import type { Transport } from '../transport/transport';
-import { LegacyDedup } from './legacy-dedup';
-import { isWide, messageBytes, sizedBytes, textBytes, type MemoryMeter } from './memory';
-import { notSerializable, prepareEvent, type PreparedEvent } from './prepared-event';
-import { SessionState, type Role, type SessionSnapshot } from './state';
+} from '../protocol/message.js';
+import type { Transport } from '../transport/transport.js';
+import { LegacyDedup } from './legacy-dedup.js';
+import { isWide, messageBytes, sizedBytes, textBytes, type MemoryMeter } from './memory.js';
+import { notSerializable, prepareEvent, type PreparedEvent } from './prepared-event.js';
+import { SessionState, type Role, type SessionSnapshot } from './state.js';
 
 export { prepareEvent, type PreparedEvent };
 

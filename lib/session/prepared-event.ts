@@ -3,9 +3,9 @@
  * but the id, which is what differs between the copies, with what the
  * memory budget needs to know of the body measured once too.
  */
-import { ErrorCode, TjstpError } from '../protocol/errors';
-import { eventBodyText } from '../protocol/message';
-import { isWide } from './memory';
+import { ErrorCode, TjstpError } from '../protocol/errors.js';
+import { eventBodyText } from '../protocol/message.js';
+import { isWide } from './memory.js';
 
 export const notSerializable = (error: unknown): TjstpError =>
   new TjstpError(ErrorCode.NOT_SERIALIZABLE, `Value is not serializable: ${(error as Error).message}`, { cause: error });

@@ -10,8 +10,8 @@
  * - `received` only grows while the peer speaks tjstp; a legacy peer reuses
  *   ids after a restore, so for it `received` mirrors the last id seen.
  */
-import type { MemoryMeter } from './memory';
-import { Outbox } from './outbox';
+import type { MemoryMeter } from './memory.js';
+import { Outbox } from './outbox.js';
 
 export type Role = 'client' | 'server';
 

@@ -8,7 +8,7 @@
  * and the size limit is counted in bytes, as the option promises.
  */
 
-import { ErrorCode, ProtocolError } from '../protocol/errors';
+import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 
 /** Where a {@link FrameDecoder} reports what it found. */
 export interface FrameSink {

@@ -3,7 +3,7 @@
  * handler is bound, report the close exactly once, and stop reporting after
  * `unbind`. No Node built-ins: the W3C transport uses it.
  */
-import type { TransportHandler } from './transport';
+import type { TransportHandler } from './transport.js';
 
 /** Hooks a {@link HandlerSlot} uses to apply backpressure while unbound. */
 export interface HandlerSlotHooks {

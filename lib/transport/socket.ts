@@ -6,16 +6,16 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 
-import { ProtocolError } from '../protocol/errors';
-import { FrameDecoder, type FrameSink } from './framing';
-import { HandlerSlot } from './handler-slot';
+import { ProtocolError } from '../protocol/errors.js';
+import { FrameDecoder, type FrameSink } from './framing.js';
+import { HandlerSlot } from './handler-slot.js';
 import {
   CLOSE_LINGER,
   DEFAULT_MAX_MESSAGE_SIZE,
   MAX_UNSENT_BYTES,
   Transport,
   TransportHandler,
-} from './transport';
+} from './transport.js';
 
 /** The stream transport kinds. */
 export type SocketKind = 'tcp' | 'tls' | 'ipc';

@@ -13,18 +13,18 @@ import {
   ProtocolError,
   TjstpError,
   defaultMessages,
-} from '../protocol/errors';
-import { HandlerSlot } from './handler-slot';
+} from '../protocol/errors.js';
+import { HandlerSlot } from './handler-slot.js';
 import {
   BATCH_SUBPROTOCOL,
   Batch,
   JSTP_SUBPROTOCOL,
   offeredSubprotocols,
   splitBatch,
-} from './subprotocol';
-import type { Transport, TransportHandler } from './transport';
+} from './subprotocol.js';
+import type { Transport, TransportHandler } from './transport.js';
 
-export { BATCH_SUBPROTOCOL, JSTP_SUBPROTOCOL } from './subprotocol';
+export { BATCH_SUBPROTOCOL, JSTP_SUBPROTOCOL } from './subprotocol.js';
 
 // Handlers typed as methods so that implementations with richer event
 // types (DOM's, the `ws` package's) stay assignable.

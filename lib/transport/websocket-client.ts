@@ -9,9 +9,9 @@ import type * as tls from 'node:tls';
 
 import WebSocket from 'ws';
 
-import { DEFAULT_MAX_MESSAGE_SIZE } from './transport';
-import { maxFrameSize, offeredSubprotocols } from './subprotocol';
-import { WebSocketTransport } from './websocket';
+import { DEFAULT_MAX_MESSAGE_SIZE } from './transport.js';
+import { maxFrameSize, offeredSubprotocols } from './subprotocol.js';
+import { WebSocketTransport } from './websocket.js';
 
 /** Options of {@link connectWebSocket}. */
 export interface ConnectWebSocketOptions {

@@ -12,15 +12,15 @@ import * as tls from 'node:tls';
 
 import { WebSocketServer } from 'ws';
 
-import { UpgradeDeadline } from './handshake-deadline';
-import { DEFAULT_MAX_MESSAGE_SIZE } from './transport';
+import { UpgradeDeadline } from './handshake-deadline.js';
+import { DEFAULT_MAX_MESSAGE_SIZE } from './transport.js';
 import {
   BATCH_SUBPROTOCOL,
   JSTP_SUBPROTOCOL,
   maxFrameSize,
   selectSubprotocol,
-} from './subprotocol';
-import { WebSocketTransport } from './websocket';
+} from './subprotocol.js';
+import { WebSocketTransport } from './websocket.js';
 
 /** Options of {@link createWebSocketServer}. */
 export interface WebSocketServerOptions {

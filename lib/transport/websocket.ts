@@ -11,19 +11,19 @@ import type { Duplex } from 'node:stream';
 
 import WebSocket from 'ws';
 
-import { ErrorCode, ProtocolError } from '../protocol/errors';
+import { ErrorCode, ProtocolError } from '../protocol/errors.js';
 import {
   CLOSE_LINGER,
   DEFAULT_MAX_MESSAGE_SIZE,
   MAX_UNSENT_BYTES,
   Transport,
   TransportHandler,
-} from './transport';
-import { FrameDecoder, type FrameSink } from './framing';
-import { HandlerSlot, type HandlerSlotHooks } from './handler-slot';
-import { formatAddress } from './socket';
-import { BATCH_SUBPROTOCOL, Batch, maxFrameSize } from './subprotocol';
-import { closeErrorFor, closeStatusFor } from './w3c-websocket';
+} from './transport.js';
+import { FrameDecoder, type FrameSink } from './framing.js';
+import { HandlerSlot, type HandlerSlotHooks } from './handler-slot.js';
+import { formatAddress } from './socket.js';
+import { BATCH_SUBPROTOCOL, Batch, maxFrameSize } from './subprotocol.js';
+import { closeErrorFor, closeStatusFor } from './w3c-websocket.js';
 
 /** Options of {@link WebSocketTransport}. */
 export interface WebSocketTransportOptions {

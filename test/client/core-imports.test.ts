@@ -52,7 +52,8 @@ it('the client core imports no Node built-ins and no Node-only packages', () => 
     seen.add(file);
     for (const specifier of importsOf(file)) {
       if (specifier.startsWith('.')) {
-        visit(path.resolve(path.dirname(file), `${specifier}.ts`));
+        // The sources import with `.js`, as ES modules must: the file is the `.ts` beside it.
+        visit(path.resolve(path.dirname(file), specifier.replace(/\.js$/, '.ts')));
       } else if (allowedPackages.some((name) => specifier.startsWith(`${name}/`))) {
         walkPackage(specifier, packageFiles, offending);
       } else {

@@ -6,7 +6,7 @@
  * then names come from `inspect`, which needs the interface's name first:
  * from the command line, or learned from calls and events as they happen.
  */
-import { ErrorCode, RemoteError } from '../../protocol/errors';
+import { ErrorCode, RemoteError } from '../../protocol/errors.js';
 
 /** What `$tjstp.describe` says about one method; every field optional. */
 export interface MethodInfo {

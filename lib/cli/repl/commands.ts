@@ -4,16 +4,16 @@
  * whether `.drop`/`.reconnect` wait for the resume (scripts do, so the next
  * line sees a connected session; people watch the status lines instead).
  */
-import type { Client } from '../../client/client';
-import type { TransportFactory } from '../../client/types';
-import { ErrorCode, RemoteError, TjstpError } from '../../protocol/errors';
-import type { Catalog } from './catalog';
-import type { EventFilter } from './event-filter';
-import { formatResults, paint, type PrintOptions } from './printer';
-import { formatDescription, formatSignature } from './signature';
-import { formatSessionView, type SessionStatus } from './status';
-import { commandTable, type Command } from './syntax';
-import type { WireTap } from './wire-tap';
+import type { Client } from '../../client/client.js';
+import type { TransportFactory } from '../../client/types.js';
+import { ErrorCode, RemoteError, TjstpError } from '../../protocol/errors.js';
+import type { Catalog } from './catalog.js';
+import type { EventFilter } from './event-filter.js';
+import { formatResults, paint, type PrintOptions } from './printer.js';
+import { formatDescription, formatSignature } from './signature.js';
+import { formatSessionView, type SessionStatus } from './status.js';
+import { commandTable, type Command } from './syntax.js';
+import type { WireTap } from './wire-tap.js';
 
 /** Everything a statement can touch. */
 export interface ReplContext {

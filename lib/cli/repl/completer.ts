@@ -9,7 +9,7 @@
  *   .describe ca<Tab>  .describe calc.
  *   .events off ca     .events off calc
  */
-import { commandNames, commandTable } from './syntax';
+import { commandNames, commandTable } from './syntax.js';
 
 /** What the completer may ask about names. */
 export interface Names {

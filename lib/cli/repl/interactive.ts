@@ -6,15 +6,15 @@
  * printed above the line being typed.
  */
 import readline from 'node:readline';
-import type { ClientState } from '../../client/types';
-import { complete, type Names } from './completer';
-import { execute, type ReplContext } from './commands';
-import { saveHistory, loadHistory, type HistoryFile } from './history';
-import type { TerminalInput } from './password';
-import { formatError, formatEvent, paint, type Style } from './printer';
-import { Screen } from './screen';
-import type { Tone } from './status';
-import { readStatements, type ReadStatement } from './syntax';
+import type { ClientState } from '../../client/types.js';
+import { complete, type Names } from './completer.js';
+import { execute, type ReplContext } from './commands.js';
+import { saveHistory, loadHistory, type HistoryFile } from './history.js';
+import type { TerminalInput } from './password.js';
+import { formatError, formatEvent, paint, type Style } from './printer.js';
+import { Screen } from './screen.js';
+import type { Tone } from './status.js';
+import { readStatements, type ReadStatement } from './syntax.js';
 
 /** The terminal output the loop needs. */
 export interface TerminalOutput extends NodeJS.WritableStream {

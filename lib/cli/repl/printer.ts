@@ -4,9 +4,9 @@
  * looks at the environment.
  */
 import { inspect } from 'node:util';
-import { RemoteError, SessionLostError, TjstpError } from '../../protocol/errors';
-import type { RemoteEvent } from '../../client/types';
-import { InputError } from './syntax';
+import { RemoteError, SessionLostError, TjstpError } from '../../protocol/errors.js';
+import type { RemoteEvent } from '../../client/types.js';
+import { InputError } from './syntax.js';
 
 /** What every formatter needs to know about the output. */
 export interface PrintOptions {

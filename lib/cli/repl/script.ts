@@ -14,10 +14,10 @@
  * Status (disconnects, resumes) and `--verbose` packets go to stderr, so
  * stdout stays machine-readable. The exit code is 1 if any statement failed.
  */
-import type { RemoteEvent } from '../../client/types';
-import { execute, type ReplContext } from './commands';
-import { errorJson } from './printer';
-import { readStatements } from './syntax';
+import type { RemoteEvent } from '../../client/types.js';
+import { execute, type ReplContext } from './commands.js';
+import { errorJson } from './printer.js';
+import { readStatements } from './syntax.js';
 
 /** Where script mode writes. */
 export interface ScriptIo {

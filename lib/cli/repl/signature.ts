@@ -7,8 +7,8 @@
  * `{ name: schema }` map. Anything else is shown as it is.
  */
 import { inspect } from 'node:util';
-import type { Description, MethodInfo } from './catalog';
-import { paint, type PrintOptions } from './printer';
+import type { Description, MethodInfo } from './catalog.js';
+import { paint, type PrintOptions } from './printer.js';
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -3,11 +3,11 @@
  * with how much each side replayed, lost and replaced), told through
  * `notify`, and its current state for `.session`.
  */
-import type { Client } from '../../client/client';
-import type { ClientState, ReadyInfo } from '../../client/types';
-import type { SessionLostError } from '../../protocol/errors';
-import { formatBytes, formatDuration, maskId, paint, type PrintOptions } from './printer';
-import type { WireCounters, WireTap } from './wire-tap';
+import type { Client } from '../../client/client.js';
+import type { ClientState, ReadyInfo } from '../../client/types.js';
+import type { SessionLostError } from '../../protocol/errors.js';
+import { formatBytes, formatDuration, maskId, paint, type PrintOptions } from './printer.js';
+import type { WireCounters, WireTap } from './wire-tap.js';
 
 export type Tone = 'good' | 'warn' | 'bad' | 'info';
 

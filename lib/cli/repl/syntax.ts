@@ -13,7 +13,7 @@
  * quotes, bare keys, comments, `undefined`), never evaluated, so typing a
  * line cannot run code on this machine.
  */
-import { parseRecord, RecordSyntaxError } from '../../protocol/record';
+import { parseRecord, RecordSyntaxError } from '../../protocol/record.js';
 
 /** A statement the REPL understood. */
 export type Command =

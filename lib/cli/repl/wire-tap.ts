@@ -12,10 +12,10 @@
  *   backoff and restore run exactly as they would in the field.
  */
 import { Buffer } from 'node:buffer';
-import type { TransportFactory } from '../../client/types';
-import { parseRecord } from '../../protocol/record';
-import type { Transport, TransportHandler } from '../../transport/transport';
-import { maskId } from './printer';
+import type { TransportFactory } from '../../client/types.js';
+import { parseRecord } from '../../protocol/record.js';
+import type { Transport, TransportHandler } from '../../transport/transport.js';
+import { maskId } from './printer.js';
 
 export type Direction = 'in' | 'out';
 

@@ -4,9 +4,9 @@
  * is built before anything is swapped in, so a definition that fails
  * anywhere changes nothing.
  */
-import type { ApplicationDefinition, EventHandler, Hook, ResumeHook } from '../application';
-import { compileProcedure, type Procedure } from './procedure';
-import { SchemaCompiler } from './schema';
+import type { ApplicationDefinition, EventHandler, Hook, ResumeHook } from '../application.js';
+import { compileProcedure, type Procedure } from './procedure.js';
+import { SchemaCompiler } from './schema.js';
 
 /** The interface tjstp answers itself; applications cannot define it. */
 export const BUILTIN_INTERFACE = '$tjstp';

@@ -69,11 +69,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Application, type ApplicationDefinition, type ApplicationHost, type Interface } from '../application';
-import { DefinitionError } from './compile';
-import { findApplications, isApplication, readLayout, type ApplicationLayout } from './layout';
-import { LoadError, ModuleLoader } from './module';
-import { DirectoryWatcher } from './watcher';
+import { Application, type ApplicationDefinition, type ApplicationHost, type Interface } from '../application.js';
+import { DefinitionError } from './compile.js';
+import { findApplications, isApplication, readLayout, type ApplicationLayout } from './layout.js';
+import { LoadError, ModuleLoader } from './module.js';
+import { DirectoryWatcher } from './watcher.js';
 
 export { LoadError };
 

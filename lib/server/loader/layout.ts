@@ -6,7 +6,7 @@ import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
-import { LoadError } from './module';
+import { LoadError } from './module.js';
 
 export interface SourceFile {
   /** Interface (or event interface) name, from the directory. */

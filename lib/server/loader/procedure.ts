@@ -4,10 +4,10 @@
  * under its timeout, the result — fixed when it loads rather than decided
  * on every call.
  */
-import { ErrorCode, RemoteError } from '../../protocol/errors';
-import type { Access, Method, MethodContext, MethodDefinition, MethodDescription } from '../application';
-import { ApplicationFailure } from '../failure';
-import type { ResultCheck, SchemaCompiler } from './schema';
+import { ErrorCode, RemoteError } from '../../protocol/errors.js';
+import type { Access, Method, MethodContext, MethodDefinition, MethodDescription } from '../application.js';
+import { ApplicationFailure } from '../failure.js';
+import type { ResultCheck, SchemaCompiler } from './schema.js';
 
 export interface Procedure {
   readonly description: MethodDescription;

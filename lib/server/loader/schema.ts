@@ -10,7 +10,7 @@
  * names the schema declares (a key the client invented shows as `*`).
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import { ErrorCode, RemoteError } from '../../protocol/errors';
+import { ErrorCode, RemoteError } from '../../protocol/errors.js';
 
 /** A JSON Schema (draft-07, as ajv's default export speaks it). */
 export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
