@@ -31,7 +31,9 @@ import {
 import type { Transport } from '../transport/transport.js';
 import { LegacyDedup } from './legacy-dedup.js';
 import { isWide, messageBytes, sizedBytes, textBytes, type MemoryMeter } from './memory.js';
+import { PendingCalls } from './pending-calls.js';
 import { notSerializable, prepareEvent, type PreparedEvent } from './prepared-event.js';
+import { RunningCalls } from './running-calls.js';
 import { SessionState, type Role, type SessionSnapshot } from './state.js';
 
 export { prepareEvent, type PreparedEvent };
@@ -79,15 +81,6 @@ export interface PeerOptions {
   meter?: MemoryMeter;
 }
 
-interface Pending {
-  /** Takes the results array, or only its first element (see `first`). */
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  /** The caller wants the first result only (`callFirst`). */
-  first: boolean;
-}
-
 /** How every reply this side sends begins; the call id follows. */
 const CALLBACK_PREFIX = '{"callback":[';
 
@@ -100,15 +93,13 @@ export class Peer {
   readonly #limits: PeerLimits;
   readonly #handlers: PeerHandlers;
   /** Our calls awaiting replies; created with the first (idle sessions are many). */
-  #pending: Map<number, Pending> | undefined;
+  #pending: PendingCalls | undefined;
   #transport: Transport | null = null;
   #unacknowledged = 0;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #ended = false;
-  /** Ids of incoming calls whose (asynchronous) methods are still running. */
-  #running: Set<number> | undefined;
-  /** What the messages of those calls cost (their arguments are held until they finish). */
-  #runningBytes = 0;
+  /** Incoming calls whose (asynchronous) methods are still running. */
+  #running: RunningCalls | undefined;
   readonly #meter: MemoryMeter | undefined;
   /** A ping is out to solicit an acknowledgement; cleared by its pong. */
   #soliciting = false;
@@ -147,7 +138,7 @@ export class Peer {
 
   /** What this side holds for the session: its outbox and the calls still running. */
   get memoryBytes(): number {
-    return this.state.outbox.bytes + this.#runningBytes;
+    return this.state.outbox.bytes + (this.#running?.bytes ?? 0);
   }
 
   /**
@@ -304,7 +295,7 @@ export class Peer {
    */
   oldestUnansweredCall(afterSeq: number): number | undefined {
     let oldest = Infinity;
-    for (const id of this.#running ?? []) oldest = Math.min(oldest, Math.abs(id));
+    for (const id of this.runningCalls()) oldest = Math.min(oldest, Math.abs(id));
     for (const [seq, text] of this.state.outbox.entries()) {
       if (seq <= afterSeq || !text.startsWith(CALLBACK_PREFIX)) continue;
       oldest = Math.min(oldest, Math.abs(Number.parseInt(text.slice(CALLBACK_PREFIX.length), 10)));
@@ -332,18 +323,12 @@ export class Peer {
 
   /** Fails every pending call with `error` (or `sentError`, see {@link end}), keeping the session. */
   failPending(error: Error, sentError = error): void {
-    if (this.#pending === undefined) return;
-    const pending = [...this.#pending];
-    this.#pending.clear();
-    for (const [id, entry] of pending) {
-      if (entry.timer) clearTimeout(entry.timer);
-      entry.reject(Math.abs(id) <= this.#writtenThrough ? sentError : error);
-    }
+    this.#pending?.fail((id) => (Math.abs(id) <= this.#writtenThrough ? sentError : error));
   }
 
   /** Ids of the peer's calls whose methods are running now (their outcome is in doubt if the process stops). */
   runningCalls(): number[] {
-    return [...(this.#running ?? [])];
+    return this.#running?.ids() ?? [];
   }
 
   /**
@@ -390,17 +375,8 @@ export class Peer {
     if (this.state.role === 'client' && this.#wouldOverflow(bytes)) {
       return Promise.reject(new TjstpError(ErrorCode.BUFFER_FULL));
     }
-    return new Promise<unknown>((resolve, reject) => {
-      const timeout = this.#limits.callTimeout ?? 0;
-      const pending = (this.#pending ??= new Map());
-      const timer = timeout > 0
-        ? setTimeout(() => {
-          if (pending.delete(id)) reject(new TjstpError(ErrorCode.CALL_TIMEOUT));
-        }, timeout)
-        : undefined;
-      pending.set(id, { resolve, reject, timer, first });
-      this.#record(text, bytes);
-    });
+    const timeout = this.#limits.callTimeout ?? 0;
+    return (this.#pending ??= new PendingCalls()).add(id, first, timeout, () => this.#record(text, bytes));
   }
 
   #wouldOverflow(bytes: number): boolean {
@@ -462,13 +438,7 @@ export class Peer {
     // A reply to our call N proves the peer has everything up to N.
     if (this.state.isOwnId(message.id)) this.state.acknowledge(Math.abs(message.id));
     if (message.seq !== undefined && !this.#accept(message.seq)) return;
-    const calls = this.#pending;
-    const pending = calls?.get(message.id);
-    if (calls === undefined || pending === undefined) return;
-    calls.delete(message.id);
-    if (pending.timer) clearTimeout(pending.timer);
-    if (message.ok !== undefined) pending.resolve(pending.first ? message.ok[0] : message.ok);
-    else pending.reject(RemoteError.fromJstp(message.error));
+    this.#pending?.settle(message);
   }
 
   #runCall(message: CallMessage, size: number): void {
@@ -479,32 +449,18 @@ export class Peer {
       this.#replyError(message.id, error);
       return;
     }
-    if (isThenable(result)) {
-      const { id } = message;
-      const running = (this.#running ??= new Set());
-      running.add(id);
-      this.#holdRunning(size);
-      result.then(
-        (results) => {
-          running.delete(id);
-          this.#holdRunning(-size);
-          this.#reply(id, results);
-        },
-        (error: unknown) => {
-          running.delete(id);
-          this.#holdRunning(-size);
-          this.#replyError(id, error);
-        },
-      );
-    } else {
-      this.#reply(message.id, result);
+    const { id } = message;
+    if (!isThenable(result)) {
+      this.#reply(id, result);
+      return;
     }
-  }
-
-  #holdRunning(bytes: number): void {
-    if (bytes === 0) return;
-    this.#runningBytes += bytes;
-    this.#meter?.charge(bytes);
+    (this.#running ??= new RunningCalls(this.#meter)).track(
+      id,
+      size,
+      result,
+      (results) => this.#reply(id, results),
+      (error) => this.#replyError(id, error),
+    );
   }
 
   #answerInspect(id: number, iface: string): void {
@@ -545,13 +501,6 @@ export class Peer {
    * whose reply has not come will never be answered. Fail it, never hang.
    */
   #failLostReplies(peerReceived: number): void {
-    const pendingCalls = this.#pending;
-    if (pendingCalls === undefined) return;
-    for (const [id, pending] of pendingCalls) {
-      if (Math.abs(id) > peerReceived) continue;
-      pendingCalls.delete(id);
-      if (pending.timer) clearTimeout(pending.timer);
-      pending.reject(new TjstpError(ErrorCode.CALLBACK_LOST));
-    }
+    this.#pending?.fail((id) => (Math.abs(id) > peerReceived ? undefined : new TjstpError(ErrorCode.CALLBACK_LOST)));
   }
 }
