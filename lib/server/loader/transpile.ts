@@ -75,11 +75,13 @@ const createTranspiler = (sucrase: typeof Sucrase): Transpiler => {
       const { sourceMap } = sucrase.transform(source, { ...options(filename), sourceMapOptions: { compiledFilename: filename } });
       if (!sourceMap) return { line: position.line };
       const entry: Partial<SourceMapping> = new SourceMap(sourceMap as unknown as SourceMapPayload).findEntry(position.line - 1, position.column - 1);
-      // Lines stay where they were; a column without a mapping on its line is unknown.
-      if (entry.generatedLine !== position.line - 1 || entry.originalColumn === undefined || entry.generatedColumn === undefined) {
+      // Lines stay where they were; a column without a mapping on its line is unknown. The token
+      // mapped is where the error is: V8 points at tokens, and a rewritten one (an import become a
+      // require) has no column of its own to offset from.
+      if (entry.generatedLine !== position.line - 1 || entry.originalColumn === undefined || entry.originalLine === undefined) {
         return { line: position.line };
       }
-      return { line: (entry.originalLine ?? position.line - 1) + 1, column: entry.originalColumn + position.column - entry.generatedColumn };
+      return { line: entry.originalLine + 1, column: entry.originalColumn + 1 };
     },
   };
 };
