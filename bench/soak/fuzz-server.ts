@@ -13,13 +13,16 @@
  */
 import readline from 'node:readline';
 import { Server, type Logger } from '../../lib/index';
+import { errorText } from '../../lib/server/options';
 import { createTestApp } from '../../test/helpers/app';
 
 const logger: Logger = {
   info: (message) => process.stderr.write(`info: ${message}\n`),
   warn: (message) => process.stderr.write(`warning: ${message}\n`),
   // As `tjstp serve` logs: with the stack, so the volume a stranger can provoke is what an operator would get.
-  error: (message, error) => process.stderr.write(`error: ${message}${error === undefined ? '' : `: ${error instanceof Error ? error.stack ?? error.message : String(error)}`}\n`),
+  error: (first: string | object, second?: string) => {
+    process.stderr.write(`error: ${errorText(first, second)}\n`);
+  },
 };
 
 const main = async (): Promise<void> => {

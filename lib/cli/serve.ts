@@ -6,10 +6,11 @@
  * revived by the next start before it listens.
  */
 import fs from 'node:fs';
-import { loadApplications } from '../server/loader/index.js';
+import { LoadError, loadApplications } from '../server/loader/index.js';
 import { RedisSessionStore } from '../server/redis-store.js';
 import { isWorker, reportListening, runPrimary } from './workers.js';
 import { Server, type Logger } from '../server/server.js';
+import { errorText, logError } from '../server/options.js';
 import { SessionFileError, takeSessionFile, writeSessionFile, type TakenSessionFile } from '../server/session-file.js';
 import type { ListenOptions } from '../server/listeners.js';
 import { ConfigError, readServeConfig, serveUsage, type ServeConfig } from './serve-config.js';
@@ -53,10 +54,10 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
   const logger: Logger = {
     info: (message) => io.out(message),
     warn: (message) => io.err(`warning: ${message}`),
-    error: (message, error) => io.err(`error: ${message}${error ? `: ${error instanceof Error ? error.stack ?? error.message : String(error)}` : ''}`),
+    error: (first: string | object, second?: string) => io.err(`error: ${errorText(first, second)}`),
   };
   if (!fs.existsSync(config.applications)) throw new ConfigError(`--applications ${config.applications}: no such directory`);
-  const loaded = await loadApplications(config.applications, { onError: (error) => logger.error('application error', error) });
+  const loaded = await loadApplications(config.applications, { onError: (error) => logError(logger, 'application error', error) });
   if (loaded.applications.length === 0) throw new ConfigError(`--applications ${config.applications}: no applications found`);
   const server = new Server({
     applications: loaded.applications,
@@ -95,7 +96,8 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
   if (config.watch) {
     loaded.watch((report) => {
       if (report.ok) io.out(`reloaded ${report.app}@${report.version}`);
-      else logger.error(`reload of ${report.app}@${report.version} failed, the previous version keeps serving`, report.error);
+      else if (report.error instanceof LoadError) io.err(`error: reload of ${report.app}@${report.version} failed, the previous version keeps serving: ${report.error.describe(config.applications)}`);
+      else logError(logger, `reload of ${report.app}@${report.version} failed, the previous version keeps serving`, report.error);
     });
   }
   let stopping: Promise<void> | undefined;
@@ -182,7 +184,9 @@ export const serveCommand = async (args: readonly string[], io: ServeIo): Promis
   try {
     serving = await serve(config, io);
   } catch (error) {
-    io.err(`tjstp serve: ${error instanceof ConfigError ? error.message : (error as Error).stack ?? String(error)}`);
+    // A mistake in a file of the application: where and what, in one line; a stack would show only the loader.
+    const text = error instanceof ConfigError ? error.message : error instanceof LoadError ? error.describe(config.applications) : (error as Error).stack ?? String(error);
+    io.err(`tjstp serve: ${text}`);
     return 1;
   }
   return new Promise<number>((resolve) => {

@@ -11,11 +11,33 @@ import type { Authenticate } from './session-hooks.js';
 import type { ServerSession, SessionLimits } from './session.js';
 import type { SessionStore } from './session-store.js';
 
+/**
+ * Where the server writes. `console`, a pino or a bunyan logger fit as
+ * they are. An error and what was thrown with it come the way pino and
+ * bunyan read them: `error(thrown, message)`, the thrown Error first
+ * (their `err` field), or `{ err: value }` when what was thrown is not an
+ * Error; `console.error` prints both. Without a cause: `error(message)`.
+ */
 export interface Logger {
   info(message: string): void;
   warn(message: string): void;
-  error(message: string, error?: unknown): void;
+  error(message: string): void;
+  error(error: object, message: string): void;
 }
+
+/** Logs `message` with what was thrown, as {@link Logger} says. */
+export const logError = (logger: Logger, message: string, thrown: unknown): void => {
+  if (thrown === undefined) return logger.error(message);
+  // Anything but an Error first would be taken by pino for the message (a string) or merged into the line (an object).
+  logger.error(thrown instanceof Error ? thrown : { err: thrown }, message);
+};
+
+/** For a Logger's own `error`: its arguments in either form as the message and what was thrown, `{ err }` unwrapped. */
+export const readErrorArguments = (first: string | object, message?: string): { message: string; thrown?: unknown } => {
+  if (message === undefined) return { message: String(first) };
+  const wrapped = typeof first === 'object' && !(first instanceof Error) && Object.keys(first).length === 1 && 'err' in first;
+  return { message, thrown: wrapped ? (first as { err: unknown }).err : first };
+};
 
 export interface ServerOptions extends Partial<AdmissionLimits>, Partial<RestoreOptions> {
   applications: Iterable<Application | ApplicationDefinition>;
@@ -91,10 +113,22 @@ export interface ServerStats {
   deferredCalls: number;
 }
 
+/** A Logger's `error` arguments as one text: the message, then what was thrown (an Error's stack). */
+export const errorText = (first: string | object, second?: string): string => {
+  const { message, thrown } = readErrorArguments(first, second);
+  if (thrown === undefined) return message;
+  return `${message}: ${thrown instanceof Error ? thrown.stack ?? thrown.message : String(thrown)}`;
+};
+
+/** `console`, the message first. */
 export const consoleLogger: Logger = {
   info: (message) => console.log(message),
   warn: (message) => console.warn(message),
-  error: (message, error) => console.error(message, error ?? ''),
+  error: (first: string | object, second?: string) => {
+    const { message, thrown } = readErrorArguments(first, second);
+    if (second === undefined) console.error(message);
+    else console.error(message, thrown);
+  },
 };
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

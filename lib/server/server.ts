@@ -35,7 +35,7 @@ import { SessionRegistry } from './registry.js';
 import { SharedSessions } from './shared-sessions.js';
 import { Shutdown } from './shutdown.js';
 import { admitRestore, admitRestoreAttempt, defaultRestoreOptions, type RestoreOptions, type RestoreRefusal } from './restore.js';
-import { consoleLogger, type Logger, type Refusal, type ServerEvents, type ServerOptions, type ServerStats } from './options.js';
+import { consoleLogger, logError, type Logger, type Refusal, type ServerEvents, type ServerOptions, type ServerStats } from './options.js';
 import { createSessionHooks, type Authenticate, type AuthenticationRequest } from './session-hooks.js';
 import {
   ServerSession,
@@ -399,7 +399,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     } catch (error) {
       if (RemoteError.is(error)) throw RemoteError.from(error);
       // A broken hook must be visible to operators, not only to the client; a client retrying it, not fill the log.
-      if (this.failures.admit('authentication hook', error)) this.logger.error(`authentication hook failed (${request.remoteAddress})`, error);
+      if (this.failures.admit('authentication hook', error)) logError(this.logger, `authentication hook failed (${request.remoteAddress})`, error);
       throw new RemoteError(ErrorCode.AUTH_FAILED);
     }
     if (typeof user !== 'string' || user.length === 0) throw new RemoteError(ErrorCode.AUTH_FAILED);

@@ -24,6 +24,7 @@ import {
 } from '../../lib/index';
 import { loadApplications } from '../../lib/server/loader/index';
 import { kinds, once, unlimitedAddress, waitFor } from '../helpers/fixtures';
+import { readErrorArguments } from '../../lib/server/options';
 
 interface Kept {
   rooms: string[];
@@ -75,7 +76,13 @@ describe('resumeState and the resume hook', () => {
     const server = new Server({
       applications: [definition],
       ...unlimitedAddress,
-      logger: { ...silentLogger, error: (message, error) => failures.push([message, error]) },
+      logger: {
+        ...silentLogger,
+        error: (first: string | object, second?: string) => {
+          const { message, thrown } = readErrorArguments(first, second);
+          failures.push([message, thrown]);
+        },
+      },
     });
     servers.push(server);
     // Started, so the application reports its failures to the server's logger.

@@ -9,6 +9,7 @@ import { Application, ApplicationFailure, FailureLog, Server, connect, type Logg
 import { createTestApp } from '../helpers/app';
 import { fastReconnect, waitFor } from '../helpers/fixtures';
 import { makeApps, serve } from './loader-fixtures';
+import { readErrorArguments } from '../../lib/server/options';
 
 interface Line {
   message: string;
@@ -20,7 +21,11 @@ const recordingLogger = (): Logger & { lines: Line[] } => {
   const push = (message: string, error?: unknown): void => {
     lines.push({ message, error });
   };
-  return { info: push, warn: push, error: push, lines };
+  const error = (first: string | object, second?: string): void => {
+    const { message, thrown } = readErrorArguments(first, second);
+    push(message, thrown);
+  };
+  return { info: push, warn: push, error, lines };
 };
 
 const summary = /^(\d+) more failures? of (.+) in the last (\d+ (?:ms|s)); last: (.*)$/;

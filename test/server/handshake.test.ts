@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 
 import type { AuthenticationRequest, Logger } from '../../lib/index';
+import { readErrorArguments } from '../../lib/server/options';
 import { kinds, startServer, type Fixture } from '../helpers/fixtures';
 import {
   hello,
@@ -227,7 +228,14 @@ describe('server logging', () => {
     const capture = (level: string) => (message: string, error?: unknown): void => {
       lines.push(`${level} ${message} ${error === undefined ? '' : inspect(error, { depth: 10 })}`);
     };
-    const logger: Logger = { info: capture('info'), warn: capture('warn'), error: capture('error') };
+    const logger: Logger = {
+      info: capture('info'),
+      warn: capture('warn'),
+      error: (first: string | object, second?: string) => {
+        const { message, thrown } = readErrorArguments(first, second);
+        capture('error')(message, thrown);
+      },
+    };
     const f = await startServer({ logger, session: { holdTime: 50 } });
     const ids: string[] = [];
     try {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Server, connect, silentLogger, type Client, type ConnectOptions, type Logger, type ServerOptions } from '../../lib/index';
+import { readErrorArguments } from '../../lib/server/options';
 import { loadApplications, type LoadOptions, type LoadedApplications, type WatchReport } from '../../lib/server/loader/index';
 import { fastReconnect } from '../helpers/fixtures';
 
@@ -55,7 +56,11 @@ export const record: string[] = [];
 /** A logger that keeps what it is given. */
 export const capturingLogger = (): Logger & { errors: { message: string; error: unknown }[] } => {
   const errors: { message: string; error: unknown }[] = [];
-  return { info() {}, warn() {}, error: (message, error) => errors.push({ message, error }), errors };
+  const error = (first: string | object, second?: string): void => {
+    const { message, thrown } = readErrorArguments(first, second);
+    errors.push({ message, error: thrown });
+  };
+  return { info() {}, warn() {}, error, errors };
 };
 
 export interface Served {

@@ -29,8 +29,9 @@
  *   newest; `'chat@1.0.0'`; a range such as `^1.0.0`).
  * - `config` reaches methods and event handlers as `context.config`, and
  *   hooks as `app.config`.
- * - Every file is a CommonJS module or TypeScript/ESM syntax (transpiled; the
- *   `typescript` package must be installed). Its default export (or
+ * - Every file is a CommonJS module or TypeScript/ESM syntax (transpiled by
+ *   sucrase, nothing to install). `tjstp` imported there is the copy of
+ *   tjstp serving it. Its default export (or
  *   `module.exports`) is, for a method, a function `(context, ...args)` —
  *   public and unchecked — or a {@link MethodDefinition}:
  *
@@ -73,6 +74,7 @@ import { Application, type ApplicationDefinition, type ApplicationHost, type Int
 import { DefinitionError } from './compile.js';
 import { findApplications, isApplication, readLayout, type ApplicationLayout } from './layout.js';
 import { LoadError, ModuleLoader } from './module.js';
+import { loadTranspiler, type Transpiler } from './transpile.js';
 import { DirectoryWatcher } from './watcher.js';
 
 export { LoadError };
@@ -113,6 +115,7 @@ interface Entry {
 /** Loads every application under `dir`; rejects with a LoadError naming the first file that fails. */
 export const loadApplications = async (dir: string, options: LoadOptions = {}): Promise<LoadedApplications> => {
   const root = path.resolve(dir);
+  const transpiler = await loadTranspiler();
   const entries = new Map<string, Entry>();
   const seen = new Map<string, string>();
   for (const appDir of await findApplications(root)) {
@@ -121,7 +124,7 @@ export const loadApplications = async (dir: string, options: LoadOptions = {}): 
     const other = seen.get(key);
     if (other !== undefined) throw new LoadError(appDir, `${key} is also in ${other}`);
     seen.set(key, appDir);
-    const app = withFileNames(layout, () => new Application(readDefinition(layout), { onError: options.onError }));
+    const app = withFileNames(layout, () => new Application(readDefinition(layout, transpiler), { onError: options.onError }));
     entries.set(path.basename(appDir), { app, dir: appDir });
   }
   const applications = [...entries.values()].map((entry) => entry.app);
@@ -140,7 +143,7 @@ export const loadApplications = async (dir: string, options: LoadOptions = {}): 
       if (!fs.existsSync(entry.dir)) throw new LoadError(entry.dir, 'the directory is gone; the application serves on until a restart');
       const layout = await readLayout(entry.dir);
       const restartHooks = files.some((file) => path.dirname(file) === entry.dir && /^(start|stop)\.[^.]+$/.test(path.basename(file)));
-      await withFileNames(layout, () => app.replace(readDefinition(layout), { restartHooks }));
+      await withFileNames(layout, () => app.replace(readDefinition(layout, transpiler), { restartHooks }));
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       report = { ...report, ok: false, error: failure, file: error instanceof LoadError ? error.file : undefined };
@@ -189,8 +192,8 @@ export const loadApplications = async (dir: string, options: LoadOptions = {}): 
 const table = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
 
 /** Evaluates an application's files (fresh) into a definition; compiling it is the Application's job. */
-const readDefinition = (layout: ApplicationLayout): ApplicationDefinition => {
-  const modules = new ModuleLoader(layout.dir);
+const readDefinition = (layout: ApplicationLayout, transpiler: Transpiler): ApplicationDefinition => {
+  const modules = new ModuleLoader(layout.dir, transpiler);
   const api = table<Record<string, unknown>>();
   for (const { iface, name, file } of layout.methods) (api[iface] ??= table())[name] = modules.loadDefault(file);
   const events = table<Record<string, unknown>>();

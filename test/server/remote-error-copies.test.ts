@@ -1,0 +1,43 @@
+/**
+ * A RemoteError from another copy of tjstp (one an application bundles)
+ * is recognised by its brand, not `instanceof`: the client gets its code
+ * and message, not an internal error.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { capturingLogger, makeApps, paths, serve, writeFiles } from './loader-fixtures';
+
+describe('RemoteError of another copy', () => {
+  it('thrown by a method, reaches the client with its code and message', async () => {
+    // A fresh copy of the module file: a class of its own, the same brand.
+    const root = makeApps({});
+    const copy = path.join(root, 'copy', 'errors.js');
+    writeFiles(root, {
+      'copy/errors.js': fs.readFileSync(path.resolve(__dirname, '../../lib/protocol/errors.js'), 'utf8'),
+      'app/api/a/fail.js': [
+        `const { RemoteError } = require(${JSON.stringify(copy)});`,
+        `const served = require(${paths.lib});`,
+        'module.exports = () => {',
+        "  if (RemoteError === served.RemoteError) return 'the same class: nothing tried';",
+        "  throw new RemoteError(1099, 'from another copy', ['detail']);",
+        '};',
+      ].join('\n'),
+    });
+    const logger = capturingLogger();
+    const served = await serve(root, { server: { logger } });
+    try {
+      const client = await served.connect({ app: 'app' });
+      await assert.rejects(client.call('a', 'fail'), (error: { code?: number; message?: string; info?: unknown[] }) => {
+        assert.equal(error.code, 1099);
+        assert.equal(error.message, 'from another copy');
+        assert.deepEqual(error.info, ['detail']);
+        return true;
+      });
+      assert.deepEqual(logger.errors, [], 'not logged as a failure');
+    } finally {
+      await served.close();
+    }
+  });
+});
