@@ -7,7 +7,7 @@
  * ```
  * applications/
  *   chat/                  an application; or chat@2.0.0/ (the version in the name)
- *     application.json     optional: { "name"?, "version"?, "description"?, "config"? }
+ *     application.json     optional: { "name"?, "version"?, "description"?, "config"?, "emits"? }
  *     api/
  *       rooms/             an interface
  *         join.ts          a method: rooms.join (.ts, .js or .cjs)
