@@ -207,7 +207,7 @@ const objectType = (schema: JsonObject, context: Context): TsType => {
     lines.push(`${indent}[key: string]: ${value.text};`);
   }
   if (lines.length === 0) return atom('Record<string, never>');
-  if (names.length === 0) return atom(`{ ${lines[0]?.trim()} }`);
+  if (names.length === 0) return atom(`{ ${lines[0]?.trim().slice(0, -1)} }`);
   return atom(`{\n${lines.join('\n')}\n${context.indent}}`);
 };
 
