@@ -112,7 +112,7 @@ describe('client.api and client.onEvent', () => {
       const refusal = (error: unknown, code: number): boolean => error instanceof RemoteError && error.code === code;
       await assert.rejects(ann.api.rooms.say('elsewhere', 'x'), (error) => refusal(error, 1001));
       await assert.rejects(ann.call('rooms', 'say', 'elsewhere', 'x'), (error) => refusal(error, 1001));
-      const untyped = ann as unknown as Client;
+      const untyped: Client = ann;
       await assert.rejects(untyped.api.rooms.shout('x'), (error) => refusal(error, 14));
       await assert.rejects(untyped.call('rooms', 'shout', 'x'), (error) => refusal(error, 14));
       await assert.rejects(untyped.api.hall.say('x'), (error) => refusal(error, 12));
