@@ -54,8 +54,9 @@ main().then(
   (code) => {
     process.exitCode = code;
     // A stopped server is done even if a method it gave up on still has a
-    // timer running; output gets a moment to flush first.
-    if (process.argv[2] === 'serve') setTimeout(() => process.exit(code), 500).unref();
+    // timer running, and `types` even if application code it loaded started
+    // one; output gets a moment to flush first.
+    if (process.argv[2] === 'serve' || process.argv[2] === 'types') setTimeout(() => process.exit(code), 500).unref();
   },
   (error: unknown) => {
     io.err(`tjstp: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);

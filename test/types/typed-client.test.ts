@@ -25,7 +25,7 @@ interface Run {
 
 const run = (file: string, args: readonly string[], cwd = ROOT): Promise<Run> =>
   new Promise((resolve) => {
-    execFile(process.execPath, [file, ...args], { cwd, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [file, ...args], { cwd, maxBuffer: 16 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
@@ -98,7 +98,7 @@ describe('typed clients', () => {
     }
   });
 
-  it('tjstp types: --help, bad usage exits 2, applications that do not load exit 1 naming the file', async () => {
+  it('tjstp types: --help, bad usage exits 2, applications that do not load exit 1 naming the file, a timer left running does not hold it', async () => {
     const help = await types(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage: tjstp types \[--applications DIR\] \[--out FILE\]/);
@@ -115,7 +115,8 @@ describe('typed clients', () => {
     try {
       const app = path.join(dir, 'shop');
       fs.mkdirSync(path.join(app, 'api', 'cart'), { recursive: true });
-      fs.writeFileSync(path.join(app, 'api', 'cart', 'add.js'), 'module.exports = (context, item) => item;');
+      // A timer left by application code must not keep the command from exiting.
+      fs.writeFileSync(path.join(app, 'api', 'cart', 'add.js'), 'setInterval(() => {}, 60000);\nmodule.exports = (context, item) => item;');
       fs.writeFileSync(path.join(app, 'application.json'), JSON.stringify({ emits: { cart: { changed: { parameters: {} } } } }));
       const bad = await types(['--applications', dir]);
       assert.equal(bad.code, 1);
