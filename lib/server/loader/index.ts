@@ -29,6 +29,9 @@
  *   newest; `'chat@1.0.0'`; a range such as `^1.0.0`).
  * - `config` reaches methods and event handlers as `context.config`, and
  *   hooks as `app.config`.
+ * - `emits` describes the events the application sends, one JSON Schema per
+ *   argument: `{ "rooms": { "message": { "description"?, "parameters"? } } }`.
+ *   Only `tjstp types` reads it, to type clients; events are not checked.
  * - Every file is a CommonJS module or TypeScript/ESM syntax (transpiled; the
  *   `typescript` package must be installed). Its default export (or
  *   `module.exports`) is, for a method, a function `(context, ...args)` —
