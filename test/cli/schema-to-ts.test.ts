@@ -11,6 +11,7 @@ import Ajv from 'ajv';
 import fc from 'fast-check';
 import ts from 'typescript';
 import { MAX_DEPTH, docComment, schemaToType } from '../../lib/cli/types/schema-to-ts';
+import { declarations, type ApplicationTypes } from '../../lib/cli/types/declarations';
 
 /** TypeScript's syntax errors in `source`, as text. */
 const syntaxErrors = (source: string): string[] =>
@@ -215,5 +216,39 @@ describe('JSON Schema to TypeScript', () => {
       .map(({ schema, value }, index) => `// ${JSON.stringify(schema).replace(/[\u2028\u2029]/g, ' ')}\nexport const v${index}: ${schemaToType(schema)} = ${JSON.stringify(value)};\n`)
       .join('');
     assert.deepEqual(typeErrors(source), [], source.slice(0, 4000));
+  });
+});
+
+describe('tjstp types declarations', () => {
+  it('fuzz: any names, titles, parameters and events give a file that parses, the same for the same input', () => {
+    const name = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('default', 'class', '__proto__', 'then', '1st', 'a b', 'a-b', ''));
+    const schema = fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.record({ title: name, type: fc.constantFrom('string', 'integer', 'object'), default: fc.jsonValue({ maxDepth: 1 }), description: fc.string({ maxLength: 10 }) }, { requiredKeys: [] }),
+    );
+    const method = fc.record({
+      access: fc.constantFrom<'public' | 'user'>('public', 'user'),
+      parameters: fc.option(fc.array(schema, { maxLength: 4 }), { nil: undefined }),
+      returns: fc.option(schema, { nil: undefined }),
+      description: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
+    }, { requiredKeys: ['access'] });
+    const table = <T>(value: fc.Arbitrary<T>) => fc.dictionary(name, fc.dictionary(name, value, { maxKeys: 3 }), { maxKeys: 3 });
+    const app = fc.record({
+      name,
+      version: fc.constantFrom('1.0.0', '2.0.0', 'x'),
+      description: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
+      methods: table(method),
+      emits: fc.option(table(fc.record({ description: fc.string({ maxLength: 10 }), parameters: fc.array(schema, { maxLength: 3 }) }, { requiredKeys: [] })), { nil: undefined }),
+    }, { requiredKeys: ['name', 'version', 'methods'] });
+    const omittable = (value: unknown): boolean => typeof value === 'object' && value !== null && 'default' in value;
+    fc.assert(
+      // The loader never gives two applications one name and version.
+      fc.property(fc.uniqueArray(app, { maxLength: 3, selector: (entry) => `${entry.name}@${entry.version}` }), (apps) => {
+        const text = declarations(apps as ApplicationTypes[], { source: 'apps', omittable });
+        assert.deepEqual(syntaxErrors(text), [], text);
+        assert.equal(declarations([...apps].reverse() as ApplicationTypes[], { source: 'apps', omittable }), text, 'sorted: order in, same out');
+      }),
+      { numRuns: 150 },
+    );
   });
 });

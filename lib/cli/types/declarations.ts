@@ -33,7 +33,8 @@ const reserved = new Set(('break case catch class const continue debugger defaul
 
 /** An argument's name from its schema's `title`, made an identifier; `arg2` without one. */
 const parameterName = (schema: JsonSchema, index: number, taken: Set<string>): string => {
-  const title = typeof schema === 'object' && typeof schema.title === 'string' ? schema.title : '';
+  // `emits` comes from JSON nobody compiled: a "schema" may be null.
+  const title = typeof schema === 'object' && schema !== null && typeof schema.title === 'string' ? schema.title : '';
   let name = title.replace(/[^\w$]+(.)?/g, (_match, next: string | undefined) => (next ?? '').toUpperCase());
   if (name === '') name = `arg${index + 1}`;
   if (/^\d/.test(name)) name = `_${name}`;
