@@ -110,7 +110,7 @@ export type EventName<Api extends ApiSource> = {
 export type EventArgs<Api extends ApiSource, K extends string> = K extends `${infer I}.${infer N}`
   ? I extends keyof Events<Api>
     ? N extends keyof Events<Api>[I]
-      ? Events<Api>[I][N] extends infer A extends unknown[] ? A : never
+      ? Events<Api>[I][N] extends infer A extends readonly unknown[] ? [...A] : never
       : never
     : never
   : never;
