@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 /**
  * The `tjstp` command: `serve` runs the application server, `connect` opens
- * an interactive (or scripted) session; `help` and `--version` say what
- * this is.
+ * an interactive (or scripted) session, `types` writes declarations for
+ * typed clients; `help` and `--version` say what this is.
  */
 import { connectCommand } from '../lib/cli/connect';
 import { serveCommand } from '../lib/cli/serve';
+import { typesCommand } from '../lib/cli/types';
 
 const usage = `Usage: tjstp <command> [options]
 
 Commands:
   serve      serve the applications in a directory (tjstp serve --help)
   connect    open a session from the terminal or a script (tjstp connect --help)
+  types      write TypeScript declarations for typed clients (tjstp types --help)
   help       this text
 
 Options:
@@ -30,6 +32,8 @@ const main = async (): Promise<number> => {
       return serveCommand(rest, io);
     case 'connect':
       return connectCommand(rest, io);
+    case 'types':
+      return typesCommand(rest, io);
     case '--version':
     case '-v':
       io.out((require('../../package.json') as { version: string }).version);
@@ -50,8 +54,9 @@ main().then(
   (code) => {
     process.exitCode = code;
     // A stopped server is done even if a method it gave up on still has a
-    // timer running; output gets a moment to flush first.
-    if (process.argv[2] === 'serve') setTimeout(() => process.exit(code), 500).unref();
+    // timer running, and `types` even if application code it loaded started
+    // one; output gets a moment to flush first.
+    if (process.argv[2] === 'serve' || process.argv[2] === 'types') setTimeout(() => process.exit(code), 500).unref();
   },
   (error: unknown) => {
     io.err(`tjstp: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);

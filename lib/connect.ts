@@ -6,6 +6,7 @@
  */
 import type tls from 'node:tls';
 import { Client, type ClientOptions, type TransportFactory } from './client/client.js';
+import type { ApiSource, Untyped } from './client/contract.js';
 import { connectSocket } from './transport/socket.js';
 import type { Transport } from './transport/transport.js';
 import { connectWebSocket } from './transport/websocket-client.js';
@@ -56,9 +57,11 @@ export const transportFor = (url: string, options: Omit<ConnectOptions, 'app'> =
  * Connects to a tjstp (or reference JSTP) server and resolves once the
  * handshake succeeded; rejects with the cause if the first attempt fails.
  * From then on the client reconnects by itself and resumes its session.
+ * `Api` types the client (`connect<ChatApi>` with what `tjstp types`
+ * wrote, or `connect<typeof app>`); see ./client/contract.ts.
  */
-export const connect = async (url: string, options: ConnectOptions): Promise<Client> => {
-  const client = new Client({ ...options, transport: transportFor(url, options) });
+export const connect = async <Api extends ApiSource = Untyped>(url: string, options: ConnectOptions): Promise<Client<Api>> => {
+  const client = new Client<Api>({ ...options, transport: transportFor(url, options) });
   await client.open();
   return client;
 };

@@ -21,6 +21,7 @@ export { defaultRestoreOptions, type RestoreOptions } from './server/restore.js'
 export {
   Application,
   ApplicationRegistry,
+  defineApplication,
   type Access,
   type ApplicationDefinition,
   type ApplicationHost,

@@ -3,6 +3,7 @@
  * React Native, Deno, or Node with a WebSocket class passed in).
  */
 import { Client, type ClientOptions } from './client.js';
+import type { ApiSource, Untyped } from './contract.js';
 import { connectW3CWebSocket, type W3CWebSocketConstructor } from '../transport/w3c-websocket.js';
 
 export interface BrowserConnectOptions extends Omit<ClientOptions, 'transport'> {
@@ -18,9 +19,9 @@ export interface BrowserConnectOptions extends Omit<ClientOptions, 'transport'> 
   webSocketBatching?: boolean;
 }
 
-export const connectBrowser = async (url: string, options: BrowserConnectOptions): Promise<Client> => {
+export const connectBrowser = async <Api extends ApiSource = Untyped>(url: string, options: BrowserConnectOptions): Promise<Client<Api>> => {
   const { WebSocket, connectTimeout = 10_000, webSocketBatching: batching } = options;
-  const client = new Client({
+  const client = new Client<Api>({
     ...options,
     transport: () => connectW3CWebSocket(url, { WebSocket, timeout: connectTimeout, batching }),
   });

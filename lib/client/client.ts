@@ -35,19 +35,23 @@ import { Peer } from '../session/peer.js';
 import type { Transport } from '../transport/transport.js';
 import { TypedEmitter } from '../util/emitter.js';
 import { ClientApi } from './api.js';
+import type { ApiSource, EventArgs, EventName, InterfaceName, MethodArgs, MethodName, MethodResult, RemoteApi, Untyped } from './contract.js';
 import { DEFAULT_MAX_HELD_EVENTS, EventQueue } from './event-queue.js';
 import { LEGACY_CLOSE_TIMEOUT, closeThen } from './legacy-close.js';
 import { earlyReplayBudget, helloFor, readBinding, readRestoreReply, readServerLimits, type ServerLimits } from './handshake.js';
 import { SessionIdentity } from './identity.js';
+import { remoteApi, subscribe } from './remote-api.js';
 import type { ClientEvents, ClientOptions, ClientState, LoginCredentials, SessionTicket, TransportFactory } from './types.js';
 
 export type * from './types.js';
 
-export class Client extends TypedEmitter<ClientEvents> {
+/** `Api`: what the client knows of the application (see ./contract.ts); by default, nothing. */
+export class Client<Api extends ApiSource = Untyped> extends TypedEmitter<ClientEvents> {
   #state: ClientState = 'idle';
   readonly #options: ClientOptions;
   readonly #backoff: Backoff | undefined;
   readonly #api: ClientApi;
+  #remoteApi: RemoteApi<Api> | undefined;
   #factory: TransportFactory;
   #peer: Peer;
   readonly #identity: SessionIdentity;
@@ -137,9 +141,23 @@ export class Client extends TypedEmitter<ClientEvents> {
   }
 
   /** Calls a remote method; resolves to its first result. */
-  call(iface: string, method: string, ...args: unknown[]): Promise<unknown> {
+  call<I extends InterfaceName<Api>, M extends MethodName<Api, I>>(iface: I, method: M, ...args: MethodArgs<Api, I, M>): Promise<MethodResult<Api, I, M>> {
+    return this.#call(iface, method, args) as Promise<MethodResult<Api, I, M>>;
+  }
+
+  #call(iface: string, method: string, args: unknown[]): Promise<unknown> {
     if (this.#state === 'closed') return Promise.reject(new TjstpError(ErrorCode.CLIENT_CLOSED));
     return this.#peer.callFirst(iface, method, args);
+  }
+
+  /** The methods as properties: `client.api.rooms.say(room, text)` is `client.call('rooms', 'say', room, text)`. */
+  get api(): RemoteApi<Api> {
+    return (this.#remoteApi ??= remoteApi<RemoteApi<Api>>((iface, method, args) => this.#call(iface, method, args)));
+  }
+
+  /** Listens to one event, `'rooms.message'`, with its arguments; returns what stops it. Attaches an `event` listener. */
+  onEvent<K extends EventName<Api>>(name: K, listener: (...args: EventArgs<Api, K>) => void): () => void {
+    return subscribe(this, name, listener);
   }
 
   /** Calls a remote method; resolves to all its results (`ok` array). */
@@ -168,7 +186,7 @@ export class Client extends TypedEmitter<ClientEvents> {
    */
   async rotateSession(): Promise<boolean> {
     if (!this.#identity.bound && this.#identity.id !== null) return false;
-    return (await this.call('$tjstp', 'rotate')) === true;
+    return (await this.#call('$tjstp', 'rotate', [])) === true;
   }
 
   /**
@@ -180,12 +198,12 @@ export class Client extends TypedEmitter<ClientEvents> {
     const [strategy, value] = 'password' in credentials
       ? ['login', [credentials.user, credentials.password]]
       : [credentials.strategy, credentials.credentials];
-    return (await this.call('$tjstp', 'login', strategy, value)) as string;
+    return (await this.#call('$tjstp', 'login', [strategy, value])) as string;
   }
 
   /** Logs out within the session, which gets a new id and key. */
   async logout(): Promise<void> {
-    await this.call('$tjstp', 'logout');
+    await this.#call('$tjstp', 'logout', []);
   }
 
   /**

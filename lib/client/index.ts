@@ -15,6 +15,25 @@ export {
 export { Backoff, defaultBackoff, type BackoffOptions } from './backoff.js';
 export { EventsDroppedError } from './event-queue.js';
 export type { ClientInterfaces, ClientMethod } from './api.js';
+export type {
+  ApiContract,
+  ApiOf,
+  ApiSource,
+  ApplicationShape,
+  ContractOf,
+  EventArgs,
+  EventName,
+  InterfaceName,
+  MethodArgs,
+  MethodName,
+  MethodResult,
+  MethodsOf,
+  RemoteApi,
+  RemoteMethodOf,
+  Untyped,
+  UntypedEvents,
+  UntypedMethods,
+} from './contract.js';
 export { connectBrowser, type BrowserConnectOptions } from './browser.js';
 export type { ServerLimits } from './handshake.js';
 export * from '../protocol/errors.js';

@@ -130,6 +130,13 @@ export interface ApplicationDefinition {
   resume?: ResumeHook;
 }
 
+/**
+ * Returns `definition` as it is: its type keeps each method's own
+ * arguments and result, so that `Client<typeof app>` knows them (as
+ * `satisfies ApplicationDefinition` does; an annotation would forget them).
+ */
+export const defineApplication = <const T extends ApplicationDefinition>(definition: T): T => definition;
+
 /** What hooks need of the server: `Server` itself fits. */
 export interface ApplicationHost {
   broadcast(app: string, iface: string, name: string, args: readonly unknown[]): number;

@@ -7,7 +7,7 @@
  * ```
  * applications/
  *   chat/                  an application; or chat@2.0.0/ (the version in the name)
- *     application.json     optional: { "name"?, "version"?, "description"?, "config"? }
+ *     application.json     optional: { "name"?, "version"?, "description"?, "config"?, "emits"? }
  *     api/
  *       rooms/             an interface
  *         join.ts          a method: rooms.join (.ts, .js or .cjs)
@@ -29,6 +29,9 @@
  *   newest; `'chat@1.0.0'`; a range such as `^1.0.0`).
  * - `config` reaches methods and event handlers as `context.config`, and
  *   hooks as `app.config`.
+ * - `emits` describes the events the application sends, one JSON Schema per
+ *   argument: `{ "rooms": { "message": { "description"?, "parameters"? } } }`.
+ *   Only `tjstp types` reads it, to type clients; events are not checked.
  * - Every file is a CommonJS module or TypeScript/ESM syntax (transpiled by
  *   sucrase, nothing to install). `tjstp` imported there is the copy of
  *   tjstp serving it. Its default export (or

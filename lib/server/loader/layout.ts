@@ -6,6 +6,7 @@ import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
+import type { JsonSchema } from './schema.js';
 import { LoadError } from './module.js';
 
 export interface SourceFile {
@@ -16,6 +17,17 @@ export interface SourceFile {
   readonly file: string;
 }
 
+/**
+ * An event the application sends, as `emits` in application.json describes
+ * it: `{ "rooms": { "message": { "description": "…", "parameters": [schema, …] } } }`.
+ * Only `tjstp types` reads it, to type clients; the server does not check events against it.
+ */
+export interface EmittedEvent {
+  readonly description?: string;
+  /** One JSON Schema per argument, as a method's `parameters`. */
+  readonly parameters?: readonly JsonSchema[];
+}
+
 export interface ApplicationLayout {
   /** Absolute path of the application directory. */
   readonly dir: string;
@@ -23,6 +35,8 @@ export interface ApplicationLayout {
   readonly version: string;
   readonly description: string | undefined;
   readonly config: Readonly<Record<string, unknown>>;
+  /** `emits` of application.json: interface, then event name. */
+  readonly emits: Readonly<Record<string, Readonly<Record<string, EmittedEvent>>>> | undefined;
   readonly methods: readonly SourceFile[];
   readonly events: readonly SourceFile[];
   readonly start: string | undefined;
@@ -32,7 +46,7 @@ export interface ApplicationLayout {
 }
 
 const MANIFEST = 'application.json';
-const manifestKeys = new Set(['name', 'version', 'description', 'config']);
+const manifestKeys = new Set(['name', 'version', 'description', 'config', 'emits']);
 const sourceExtensions = ['.ts', '.js', '.cjs'];
 /** Names that make sense as JSTP keys and proxy properties. */
 const identifier = /^[A-Za-z_$][\w$-]*$/;
@@ -80,6 +94,7 @@ export const readLayout = async (dir: string): Promise<ApplicationLayout> => {
     version: dirVersion ?? manifest.version ?? '1.0.0',
     description: manifest.description,
     config: manifest.config ?? {},
+    emits: manifest.emits,
     methods: await listTree(path.join(dir, 'api')),
     events: await listTree(path.join(dir, 'events')),
     start: hooks.get('start'),
@@ -93,6 +108,7 @@ interface Manifest {
   version?: string;
   description?: string;
   config?: Record<string, unknown>;
+  emits?: Record<string, Record<string, EmittedEvent>>;
 }
 
 const readManifest = async (file: string): Promise<Manifest> => {
@@ -112,8 +128,8 @@ const readManifest = async (file: string): Promise<Manifest> => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new LoadError(file, 'expected an object');
   const manifest = value as Record<string, unknown>;
   const unknown = Object.keys(manifest).filter((key) => !manifestKeys.has(key));
-  if (unknown.length > 0) throw new LoadError(file, `unknown key(s) ${unknown.join(', ')} (allowed: name, version, description, config)`);
-  const { name, version, description, config } = manifest;
+  if (unknown.length > 0) throw new LoadError(file, `unknown key(s) ${unknown.join(', ')} (allowed: name, version, description, config, emits)`);
+  const { name, version, description, config, emits } = manifest;
   if (name !== undefined && (typeof name !== 'string' || name === '' || name.includes('@'))) {
     throw new LoadError(file, 'name must be a non-empty string without "@"');
   }
@@ -124,7 +140,30 @@ const readManifest = async (file: string): Promise<Manifest> => {
   if (config !== undefined && (typeof config !== 'object' || config === null || Array.isArray(config))) {
     throw new LoadError(file, 'config must be an object');
   }
+  if (emits !== undefined) checkEmits(file, emits);
   return manifest as Manifest;
+};
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `emits`: `{ iface: { event: { description?, parameters? } } }`, naming the first entry that is not. */
+const checkEmits = (file: string, emits: unknown): void => {
+  const fail = (where: string, what: string): never => {
+    throw new LoadError(file, `emits${where} must be ${what}`);
+  };
+  if (!isObject(emits)) fail('', 'an object: { "iface": { "event": { "description"?, "parameters"? } } }');
+  for (const [iface, events] of Object.entries(emits as object)) {
+    if (!isObject(events)) fail(`.${iface}`, 'an object of events');
+    for (const [name, event] of Object.entries(events as object)) {
+      const where = `.${iface}.${name}`;
+      if (!isObject(event)) fail(where, 'an object { "description"?, "parameters"? }');
+      const { description, parameters, ...rest } = event as Record<string, unknown>;
+      if (Object.keys(rest).length > 0) fail(where, `{ "description"?, "parameters"? }, not ${Object.keys(rest).join(', ')}`);
+      if (description !== undefined && typeof description !== 'string') fail(`${where}.description`, 'a string');
+      if (parameters !== undefined && !Array.isArray(parameters)) fail(`${where}.parameters`, 'an array of JSON Schemas, one per argument');
+    }
+  }
 };
 
 /** `<dir>/<iface>/<name>.ts|.js|.cjs`; a missing `dir` is an empty list. */
