@@ -15,7 +15,14 @@ export {
 export { Backoff, defaultBackoff, type BackoffOptions } from './backoff.js';
 export { EventsDroppedError } from './event-queue.js';
 export type { ClientInterfaces, ClientMethod } from './api.js';
-export { connectBrowser, type BrowserConnectOptions } from './browser.js';
+export {
+  connectBrowser,
+  type BrowserConnectOptions,
+  type PageEnvironment,
+  type PageEventTarget,
+  type PersistOptions,
+  type TicketStorage,
+} from './browser.js';
 export type { ServerLimits } from './handshake.js';
 export * from '../protocol/errors.js';
 export type { Transport, TransportHandler, TransportKind } from '../transport/transport.js';
