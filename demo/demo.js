@@ -104,7 +104,14 @@ const main = async () => {
   client.on('error', (error) => {
     $('error').textContent = String(error);
   });
-  $('ready').textContent = client.session ? 'connected' : '–';
+  // The first ready came before connectBrowser resolved: tell a reclaim by
+  // the session id this tab noted (the page's own note, beside the ticket).
+  const note = () => sessionStorage.setItem('demo:session', client.session?.id ?? '');
+  const before = sessionStorage.getItem('demo:session');
+  $('ready').textContent = before && before === client.session?.id ? 'reclaimed after a reload' : 'new session';
+  note();
+  client.on('ready', note);
+  client.on('rotated', note);
 
   const history = await track(client.call('rooms', 'join', ROOM));
   for (const message of history ?? []) showMessage(message);

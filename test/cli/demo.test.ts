@@ -68,7 +68,7 @@ describe('tjstp serve --http', () => {
     ws = serving.urls[1] as string;
     page = `${serving.urls[2] as string}/`;
     assert.match(page, /^http:\/\/127\.0\.0\.1:\d+\/$/);
-    assert.match(serving.output(), /demo page: open http:\/\/127\.0\.0\.1:\d+\/ in two tabs/);
+    await serving.printed(/demo page: open http:\/\/127\.0\.0\.1:\d+\/ in two tabs/);
   });
 
   after(async () => {
@@ -118,7 +118,7 @@ describe('tjstp serve --http', () => {
       await browser?.close();
     });
 
-    it('two tabs chat; one drops its connection, says something meanwhile, and resumes', async () => {
+    it('two tabs chat; one goes offline, says something meanwhile, and resumes; a drop; a reload reclaims the session', async () => {
       const context = await browser.newContext();
       const [ann, bob] = [await context.newPage(), await context.newPage()];
       const problems = [...[ann, bob].map((tab) => pageProblems(tab))];
@@ -150,6 +150,18 @@ describe('tjstp serve --http', () => {
       await ann.fill('#text', 'back again');
       await ann.click('#say button');
       await until(bob, 'log', { includes: 'back again' });
+
+      // A reload reclaims the tab's session; what was said meanwhile is shown once.
+      const session = await bob.textContent('#session');
+      const reloading = bob.reload();
+      await ann.fill('#text', 'during the reload');
+      await ann.click('#say button');
+      await reloading;
+      await until(bob, 'ready', { equals: 'reclaimed after a reload' });
+      assert.equal(await bob.textContent('#session'), session);
+      await until(bob, 'log', { includes: 'during the reload' });
+      const shown = await bob.$$eval('#log li', (items) => items.filter((item) => item.textContent?.endsWith('during the reload')).length);
+      assert.equal(shown, 1, 'shown once');
       assert.deepEqual(problems.flat(), []);
       await context.close();
     });
