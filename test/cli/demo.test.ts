@@ -7,7 +7,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { pageWebSocketUrl } from '../../lib/cli/demo';
 import { readServeConfig } from '../../lib/cli/serve-config';
@@ -32,9 +35,9 @@ const until = async (tab: Page, id: string, check: TextCheck, ms = 5000): Promis
 };
 
 /** A raw request: fetch() would tidy the path before it left. */
-const request = (base: string, method: string, path: string): Promise<{ status: number; type: string | undefined; body: string }> =>
+const request = (base: string, method: string, route: string): Promise<{ status: number; type: string | undefined; body: string }> =>
   new Promise((resolve, reject) => {
-    const req = http.request(new URL(base), { method, path }, (res) => {
+    const req = http.request(new URL(base), { method, path: route }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -50,6 +53,17 @@ it('--http is a port, needs a WebSocket listener, and is a config key', () => {
   assert.equal((readServeConfig(['--http', '0']) as { http?: number }).http, 0);
   assert.throws(() => readServeConfig(['--tcp', '0', '--http', '8080']), /--http serves a page that connects over WebSocket/);
   assert.throws(() => readServeConfig(['--http', '70000']), /--http: expected a whole number from 0 to 65535/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-demo-'));
+  try {
+    const file = path.join(dir, 'tjstp.json');
+    fs.writeFileSync(file, JSON.stringify({ http: 8080, ws: 0 }));
+    assert.equal((readServeConfig(['--config', file]) as { http?: number }).http, 8080);
+    assert.equal((readServeConfig(['--config', file, '--http', '0']) as { http?: number }).http, 0, 'the flag wins');
+    fs.writeFileSync(file, JSON.stringify({ http: 'yes' }));
+    assert.throws(() => readServeConfig(['--config', file]), /http: expected a whole number/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 it('gives the page the listener it can reach', () => {
@@ -84,11 +98,11 @@ describe('tjstp serve --http', () => {
       ['/tjstp-client.js', /^text\/javascript/, /connectBrowser/],
       ['/tjstp-client.js.map', /^application\/json/, /"sources"/],
     ];
-    for (const [path, type, body] of expected) {
-      const response = await request(page, 'GET', path);
-      assert.equal(response.status, 200, path);
-      assert.match(response.type ?? '', type, path);
-      assert.match(response.body, body, path);
+    for (const [route, type, body] of expected) {
+      const response = await request(page, 'GET', route);
+      assert.equal(response.status, 200, route);
+      assert.match(response.type ?? '', type, route);
+      assert.match(response.body, body, route);
     }
     const config = await request(page, 'GET', '/config.json?x=1');
     assert.match(config.type ?? '', /^application\/json/);
@@ -99,9 +113,9 @@ describe('tjstp serve --http', () => {
   });
 
   it('serves nothing else', async () => {
-    for (const path of ['/../package.json', '/%2e%2e/package.json', '/demo/index.html', '/dist/browser/tjstp-client.js', '/demo/', '//etc/passwd', '/index.html']) {
-      const response = await request(page, 'GET', path);
-      assert.equal(response.status, 404, path);
+    for (const route of ['/../package.json', '/%2e%2e/package.json', '/demo/index.html', '/dist/browser/tjstp-client.js', '/demo/', '//etc/passwd', '/index.html']) {
+      const response = await request(page, 'GET', route);
+      assert.equal(response.status, 404, route);
       assert.match(response.type ?? '', /^text\/plain/);
     }
     assert.equal((await request(page, 'POST', '/')).status, 405);
