@@ -107,11 +107,6 @@ export class PageWatch {
     return this.#env.navigator?.onLine !== false;
   }
 
-  /** How many page listeners are installed (0 once stopped). */
-  get listeners(): number {
-    return this.#listeners.length;
-  }
-
   /** The client to wake; the watch stops when it closes. */
   attach(client: WatchedClient & { on(event: 'state', listener: (state: string) => void): unknown }): void {
     this.#client = client;
