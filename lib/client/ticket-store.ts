@@ -75,13 +75,17 @@ export class TicketStore {
     return undefined;
   }
 
-  /** Keeps `ticket` (null: none). False when the storage refused. */
+  /**
+   * Keeps `ticket` (null: none). False when the storage refused; then the
+   * older ticket goes too, since reclaiming with it would not match.
+   */
   save(ticket: SessionTicket | null): boolean {
     if (ticket === null) return this.clear();
     try {
       this.#storage.setItem(this.key, JSON.stringify(ticket));
       return true;
     } catch {
+      this.clear();
       return false;
     }
   }

@@ -125,6 +125,13 @@ describe('connectBrowser({ persist })', () => {
     assert.equal(storage.items.size, 0);
 
     storage.refuse = false;
+    const full = await open(storage);
+    assert.equal(storage.ticket(KEY)?.id, full.client.session?.id);
+    storage.refuse = true;
+    await full.client.rotateSession();
+    await waitFor(() => !storage.items.has(KEY), 2000, 'the older ticket dropped with the refused one');
+
+    storage.refuse = false;
     const kept = await open(storage);
     const saved = storage.items.get(KEY);
     unload(kept);
