@@ -15,6 +15,8 @@ export interface ServeConfig {
   ws?: number;
   tls?: number;
   wss?: number;
+  /** The demo page (browser chat) on this HTTP port; needs a ws or wss listener. */
+  http?: number;
   ipc?: string;
   /** PEM files for tls and wss. */
   cert?: string;
@@ -71,6 +73,8 @@ export const serveUsage = `Usage: tjstp serve [options]
                             when no listener is given); 0 picks a free port
   --tls PORT --wss PORT     secure listeners, with --cert FILE --key FILE
   --ipc PATH                Unix socket (or Windows pipe) listener
+  --http PORT               a demo page for the bundled chat on this port
+                            (two tabs chat; needs --ws or --wss)
   --config FILE             JSON with any of these settings (flags win)
   --hold-time MS            how long a detached session is kept (120000)
   --max-buffered-bytes N    unacknowledged bytes kept per session (4194304)
@@ -109,6 +113,7 @@ const flags = {
   ws: { type: 'string' },
   tls: { type: 'string' },
   wss: { type: 'string' },
+  http: { type: 'string' },
   ipc: { type: 'string' },
   cert: { type: 'string' },
   key: { type: 'string' },
@@ -166,7 +171,7 @@ const text = (value: unknown, name: string): string => {
 };
 
 const configKeys = new Set([
-  'applications', 'host', 'tcp', 'ws', 'tls', 'wss', 'ipc', 'cert', 'key', 'watch', 'session',
+  'applications', 'host', 'tcp', 'ws', 'tls', 'wss', 'http', 'ipc', 'cert', 'key', 'watch', 'session',
   'handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout', 'backlog', 'webSocketBatching',
   'idOnlyRestore', 'bindAddress', 'sessionFile', 'redis', 'workers', ...Object.keys(limitSettings),
 ]);
@@ -186,7 +191,7 @@ export const readConfigFile = (file: string): Partial<ServeConfig> => {
   const at = (key: string): string => `${file}: ${key}`;
   const base = path.dirname(file);
   const config: Partial<ServeConfig> = {};
-  for (const key of ['tcp', 'ws', 'tls', 'wss'] as const) if (entries[key] !== undefined) config[key] = port(entries[key], at(key));
+  for (const key of ['tcp', 'ws', 'tls', 'wss', 'http'] as const) if (entries[key] !== undefined) config[key] = port(entries[key], at(key));
   for (const key of ['applications', 'ipc', 'cert', 'key'] as const) {
     if (entries[key] !== undefined) config[key] = path.resolve(base, text(entries[key], at(key)));
   }
@@ -245,7 +250,7 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
     session: { ...file.session },
     limits: { ...file.limits },
   };
-  for (const key of ['tcp', 'ws', 'tls', 'wss'] as const) if (values[key] !== undefined) config[key] = port(values[key], `--${key}`);
+  for (const key of ['tcp', 'ws', 'tls', 'wss', 'http'] as const) if (values[key] !== undefined) config[key] = port(values[key], `--${key}`);
   if (values.applications !== undefined) config.applications = path.resolve(cwd, values.applications);
   if (values.host !== undefined) config.host = values.host;
   if (values.ipc !== undefined) config.ipc = path.resolve(cwd, values.ipc);
@@ -286,6 +291,12 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
   if (!listening) {
     config.tcp = 3000;
     config.ws = 8000;
+  }
+  if (config.http !== undefined && config.ws === undefined && config.wss === undefined) {
+    throw new ConfigError('--http serves a page that connects over WebSocket: add --ws PORT (or --wss PORT)');
+  }
+  if (config.http !== undefined && config.workers !== undefined && config.workers > 1) {
+    throw new ConfigError('--http and --workers: the demo page is served by one process; run it without --workers');
   }
   if ((config.tls !== undefined || config.wss !== undefined) && (config.cert === undefined || config.key === undefined)) {
     throw new ConfigError('--tls and --wss need --cert FILE and --key FILE');

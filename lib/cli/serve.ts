@@ -14,6 +14,7 @@ import { errorText, logError } from '../server/options.js';
 import { SessionFileError, takeSessionFile, writeSessionFile, type TakenSessionFile } from '../server/session-file.js';
 import type { ListenOptions } from '../server/listeners.js';
 import { ConfigError, readServeConfig, serveUsage, type ServeConfig } from './serve-config.js';
+import { startDemo, type DemoServer } from './demo.js';
 
 export interface ServeIo {
   out(line: string): void;
@@ -80,6 +81,8 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
     throw new ConfigError(`--redis ${config.redis}: cannot connect (${(error as Error).message}); is Redis running there?`);
   }
   await loaded.start(server);
+  let wsUrl: string | undefined;
+  const demo = config.http === undefined ? undefined : await startDemoPage(config, config.http, () => wsUrl);
   const taken = config.sessionFile === false ? null : await reviveSessionFile(server, config.sessionFile, io, logger);
   let listeners;
   try {
@@ -87,12 +90,18 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
   } catch (error) {
     // Not serving them after all: the file goes back for the next start.
     await taken?.abandon();
+    await demo?.close();
     throw error;
   }
   await taken?.commit();
+  wsUrl = (listeners.find((listener) => listener.kind === 'ws') ?? listeners.find((listener) => listener.kind === 'wss'))?.url;
   for (const app of loaded.applications) io.out(`serving ${app.name}@${app.version}`);
   if (isWorker()) reportListening(listeners.map((listener) => listener.url));
   else for (const listener of listeners) io.out(`listening ${listener.url}`);
+  if (demo) {
+    io.out(`listening ${demo.url.slice(0, -1)}`);
+    io.out(`demo page: open ${demo.url} in two tabs`);
+  }
   if (config.watch) {
     loaded.watch((report) => {
       if (report.ok) io.out(`reloaded ${report.app}@${report.version}`);
@@ -105,6 +114,7 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
     server,
     stop: () => {
       stopping ??= (async () => {
+        await demo?.close();
         if (config.sessionFile === false && config.redis === undefined) {
           await server.close();
           await loaded.stop();
@@ -128,6 +138,14 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
       return stopping;
     },
   };
+};
+
+const startDemoPage = async (config: ServeConfig, port: number, wsUrl: () => string | undefined): Promise<DemoServer> => {
+  try {
+    return await startDemo({ host: config.host, port, wsUrl });
+  } catch (error) {
+    throw new ConfigError(`--http ${port}: ${(error as Error).message}`);
+  }
 };
 
 /** Takes up the sessions a previous process saved, if any; a bad file is reported and set aside. */

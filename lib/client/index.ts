@@ -34,7 +34,14 @@ export type {
   UntypedEvents,
   UntypedMethods,
 } from './contract.js';
-export { connectBrowser, type BrowserConnectOptions } from './browser.js';
+export {
+  connectBrowser,
+  type BrowserConnectOptions,
+  type PageEnvironment,
+  type PageEventTarget,
+  type PersistOptions,
+  type TicketStorage,
+} from './browser.js';
 export type { ServerLimits } from './handshake.js';
 export * from '../protocol/errors.js';
 export type { Transport, TransportHandler, TransportKind } from '../transport/transport.js';

@@ -1,0 +1,226 @@
+/**
+ * The browser client in a real browser: headless Chromium loads a page
+ * that imports the bundle (dist/browser/tjstp-client.js) and connects with
+ * `connectBrowser({ persist: true })` through a proxy to a tjstp server.
+ * The proxy breaks the connection as networks do (killed, frozen), the
+ * browser goes offline, the page reloads; every call is counted where it
+ * runs, on the server, and every event where it lands, in the page.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { staticHandler } from '../../lib/cli/static-files';
+import { browserMissing, launchBrowser, pageProblems } from '../helpers/browser';
+import { delay, startServer, waitFor, type Fixture } from '../helpers/fixtures';
+import { Proxy } from '../helpers/proxy';
+
+const BUNDLE = path.join(__dirname, '..', '..', 'browser', 'tjstp-client.js');
+const HEARTBEAT = 300;
+
+/** The page: connects, and keeps what happened on `window.t` for the test to read. */
+const PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>tjstp browser test</title>
+<script type="module">
+import { connectBrowser } from '/tjstp-client.js';
+const query = new URLSearchParams(location.search);
+const LOAD = crypto.randomUUID();
+const t = window.t = { events: [], early: 0, states: [], readies: [], disconnects: 0, errors: [], results: {} };
+const client = await connectBrowser(query.get('ws'), {
+  app: 'testApp',
+  persist: true,
+  heartbeatInterval: Number(query.get('heartbeat')),
+  reconnect: { initialDelay: 50, maxDelay: 200 },
+  onEvent: (event) => {
+    t.events.push(event);
+    if (!t.client) t.early++;
+    // Kept where a reload cannot lose it: what a load received must be known after it is gone.
+    const seen = JSON.parse(sessionStorage.getItem('test:events') ?? '[]');
+    seen.push({ load: LOAD, name: event.name, args: event.args });
+    sessionStorage.setItem('test:events', JSON.stringify(seen));
+  },
+});
+client.on('state', (state) => t.states.push(state));
+client.on('ready', (info) => t.readies.push(info));
+client.on('disconnect', () => t.disconnects++);
+client.on('error', (error) => t.errors.push(String(error)));
+/** Starts a call; its outcome lands in t.results[key]. */
+t.call = (key, ...args) => {
+  client.call(...args).then((value) => { t.results[key] = { value }; }, (error) => { t.results[key] = { error: String(error) }; });
+};
+t.client = client;
+</script>
+`;
+
+interface PageResult {
+  value?: unknown;
+  error?: string;
+}
+
+const skip = browserMissing();
+
+describe('the browser client in Chromium', { skip }, () => {
+  let fixture: Fixture;
+  let proxy: Proxy;
+  let site: http.Server;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let problems: string[];
+  /** How long the next request for the bundle is held: a reload on a slow network. */
+  let bundleDelay = 0;
+  /** Every ledger token the page used: each must have run exactly once. */
+  const tokens = new Set<string>();
+
+  const result = async (key: string, ms = 5000): Promise<PageResult> => {
+    await page.waitForFunction((k) => (globalThis as unknown as { t: { results: Record<string, unknown> } }).t.results[k] !== undefined, key, { timeout: ms });
+    return page.evaluate((k) => (globalThis as unknown as { t: { results: Record<string, PageResult> } }).t.results[k] as PageResult, key);
+  };
+  const call = async (key: string, iface: string, method: string, ...args: unknown[]): Promise<void> => {
+    if (iface === 'ledger') tokens.add(args[0] as string);
+    await page.evaluate(([k, i, m, a]) => (globalThis as unknown as { t: { call(...x: unknown[]): void } }).t.call(k, i, m, ...(a as unknown[])), [key, iface, method, args] as const);
+  };
+  const read = <T>(expression: string): Promise<T> => page.evaluate(expression) as Promise<T>;
+  const ran = (token: string): number | undefined => fixture.app.executions.get(token);
+  /** The events of one stream every load of the page received, in order. */
+  const received = async (stream: string): Promise<{ load: string; tick: number }[]> => {
+    const all = await read<{ load: string; args: [string, number] }[]>(`JSON.parse(sessionStorage.getItem('test:events') ?? '[]')`);
+    return all.filter((event) => event.args[0] === stream).map((event) => ({ load: event.load, tick: event.args[1] }));
+  };
+  const ticksOf = async (stream: string): Promise<number[]> => (await received(stream)).map((event) => event.tick);
+  /** Polls the page until `stream` has `count` events. */
+  const awaitTicks = async (stream: string, count: number): Promise<void> => {
+    const start = Date.now();
+    while ((await received(stream)).length < count) {
+      if (Date.now() - start > 5000) assert.fail(`${stream}: ${count} events expected, got ${JSON.stringify(await ticksOf(stream))}`);
+      await delay(20);
+    }
+  };
+  const open = async (): Promise<void> => {
+    await page.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/?ws=ws://127.0.0.1:${proxy.port}/&heartbeat=${HEARTBEAT}`);
+    await page.waitForFunction(() => (globalThis as unknown as { t?: { client?: unknown } }).t?.client !== undefined, undefined, { timeout: 5000 });
+  };
+
+  before(async () => {
+    fixture = await startServer();
+    proxy = new Proxy(fixture.port.ws);
+    await proxy.listen();
+    const serve = staticHandler(new Map([
+      ['/', { type: 'text/html; charset=utf-8', body: () => PAGE }],
+      ['/tjstp-client.js', { type: 'text/javascript; charset=utf-8', file: BUNDLE, missing: 'run npm run build' }],
+      ['/tjstp-client.js.map', { type: 'application/json', file: `${BUNDLE}.map` }],
+    ]));
+    site = http.createServer((req, res) => {
+      const held = req.url === '/tjstp-client.js' ? bundleDelay : 0;
+      bundleDelay = 0;
+      setTimeout(() => serve(req, res), held);
+    });
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    browser = await launchBrowser();
+    context = await browser.newContext();
+    page = await context.newPage();
+    problems = pageProblems(page);
+  });
+
+  after(async () => {
+    await browser?.close();
+    site?.closeAllConnections();
+    await new Promise((resolve) => site?.close(resolve));
+    await proxy?.close();
+    await fixture?.close();
+  });
+
+  it('loads the bundle, calls, receives events and keeps the ticket in sessionStorage', async () => {
+    await open();
+    await call('add', 'calc', 'add', 2, 3);
+    assert.deepEqual(await result('add'), { value: 5 });
+    await call('hello', 'events', 'start', 'hello', 3, 0);
+    await awaitTicks('hello', 3);
+    assert.deepEqual(await ticksOf('hello'), [0, 1, 2]);
+    const stored = await read<{ key: string; id: string; session: string } | null>(`(() => {
+      const key = Object.keys(sessionStorage).find((k) => k.startsWith('tjstp-session:testApp:'));
+      return key ? { key, id: JSON.parse(sessionStorage.getItem(key)).id, session: t.client.session.id } : null;
+    })()`);
+    assert.ok(stored, 'a ticket in sessionStorage');
+    assert.equal(stored.id, stored.session);
+    assert.deepEqual(problems, [], 'no console errors');
+  });
+
+  it('the server side kills the socket: the call in flight is answered once, events go on in order', async () => {
+    const drops = await read<number>('t.disconnects');
+    await call('kill', 'ledger', 'record', 'kill-1', 300);
+    await call('stream', 'events', 'start', 'kill', 10, 30);
+    await waitFor(() => ran('kill-1') === 1, 5000, 'the call running');
+    assert.ok(proxy.killAll() > 0);
+    assert.deepEqual(await result('kill'), { value: 'kill-1' });
+    await awaitTicks('kill', 10);
+    assert.deepEqual(await ticksOf('kill'), [...Array(10).keys()]);
+    assert.equal(await read<number>('t.disconnects'), drops + 1);
+    assert.equal(await read<boolean>('t.readies.at(-1).resumed'), true);
+    assert.equal(ran('kill-1'), 1);
+  });
+
+  it('tries nothing while the browser is offline; a call made offline is answered once after it is back', async () => {
+    await context.setOffline(true);
+    assert.equal(await read<boolean>('navigator.onLine'), false);
+    proxy.killAll();
+    await page.waitForFunction(() => (globalThis as unknown as { t: { states: string[] } }).t.states.at(-1) === 'connecting', undefined, { timeout: 5000 });
+    const attempts = proxy.connections;
+    await call('offline', 'ledger', 'record', 'offline-1');
+    // Backoff alone would have tried a few times in this while (50–200 ms apart).
+    await delay(500);
+    assert.equal(proxy.connections, attempts, 'no connection attempt while offline');
+    assert.equal(ran('offline-1'), undefined);
+    const online = Date.now();
+    await context.setOffline(false);
+    assert.deepEqual(await result('offline'), { value: 'offline-1' });
+    assert.ok(Date.now() - online < 3000, 'resumed as soon as the browser was online');
+    assert.equal(ran('offline-1'), 1);
+  });
+
+  it('a frozen connection is found by the heartbeat and the session resumes', async () => {
+    const drops = await read<number>('t.disconnects');
+    proxy.stallAll();
+    const frozen = Date.now();
+    await call('frozen', 'ledger', 'record', 'frozen-1');
+    assert.deepEqual(await result('frozen', 10_000), { value: 'frozen-1' });
+    // Two silent intervals, then a reconnect: well under the 10 s default.
+    assert.ok(Date.now() - frozen < 8 * HEARTBEAT + 2000, `found in ${Date.now() - frozen} ms`);
+    assert.equal(await read<number>('t.disconnects'), drops + 1);
+    assert.equal(await read<boolean>('t.readies.at(-1).resumed'), true);
+    assert.equal(ran('frozen-1'), 1);
+  });
+
+  it('a reload reclaims the session from sessionStorage: events sent meanwhile arrive after, nothing runs twice', async () => {
+    await call('before', 'counter', 'increment');
+    const count = (await result('before')).value as number;
+    const session = await read<string>('t.client.session.id');
+    await call('stream', 'events', 'start', 'reload', 40, 20);
+    await awaitTicks('reload', 1);
+    // In flight across the reload: its answer goes to a page that is gone; it must still run once.
+    await call('inflight', 'ledger', 'record', 'reload-inflight', 100);
+    bundleDelay = 300;
+    await open();
+    assert.equal(await read<string>('t.client.session.id'), session, 'the same session');
+    await call('after', 'counter', 'increment');
+    assert.deepEqual(await result('after'), { value: count + 1 }, 'its state survived');
+    await awaitTicks('reload', 40);
+    await delay(100);
+    const ticks = await received('reload');
+    assert.deepEqual(ticks.map((event) => event.tick), [...Array(40).keys()], 'each event once, in order, across the reload');
+    assert.equal(new Set(ticks.map((event) => event.load)).size, 2, 'both loads received some');
+    assert.ok(await read<number>('t.early') > 0, 'what was sent while the page reloaded came with the resume');
+    await waitFor(() => ran('reload-inflight') === 1, 3000, 'the call in flight');
+  });
+
+  it('ran every call exactly once, and the page saw no errors', async () => {
+    await delay(100);
+    for (const token of tokens) assert.equal(ran(token), 1, token);
+    assert.ok(tokens.size >= 4);
+    assert.deepEqual(await read<string[]>('t.errors'), []);
+    assert.deepEqual(problems, []);
+  });
+});
