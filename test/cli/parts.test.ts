@@ -87,7 +87,8 @@ describe('printer', () => {
   it('shows values, several results and events', () => {
     assert.equal(formatResults([{ a: 1, b: ['x'] }], plain), "{ a: 1, b: [ 'x' ] }");
     assert.equal(formatResults([1, 'two'], plain), "1, 'two'");
-    assert.equal(formatResults([], plain), 'undefined');
+    assert.equal(formatResults([], plain), 'ok', 'a method that returns nothing');
+    assert.equal(formatResults([null], plain), 'null');
     assert.equal(formatEvent({ iface: 'chat', name: 'message', args: ['hi', { from: 'ann' }] }, plain), "event chat.message('hi', { from: 'ann' })");
     assert.equal(maskId('AbCdEfGh'), 'AbCd…');
   });

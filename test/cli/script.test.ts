@@ -38,6 +38,7 @@ describe('tjstp connect, script mode', () => {
       "calc.echo({ room: 'x', tags: ['a', \"b\"], n: -1.5 }); counter.increment() // two statements",
       'fail.remote()',
       'call calc add 20, 22',
+      'calc.nothing() // returns nothing: ok, no value',
     ].join('\n');
     const run = await runCli([fixture.url.tcp, 'testApp'], { input });
     assert.equal(run.code, 1, run.stderr);
@@ -49,6 +50,7 @@ describe('tjstp connect, script mode', () => {
       { ok: 1 },
       { error: { code: 1001, message: 'Custom failure', info: [{ field: 'x' }] } },
       { ok: 42 },
+      { ok: null },
     ]);
   });
 
