@@ -2,7 +2,7 @@
 /**
  * The `tjstp` command: `serve` runs the application server, `connect` opens
  * an interactive (or scripted) session; `help` and `--version` say what
- * this is.
+ * this is. Exit code 2 (bad usage) for no command or an unknown one.
  */
 import { connectCommand } from '../lib/cli/connect';
 import { serveCommand } from '../lib/cli/serve';
@@ -35,6 +35,9 @@ const main = async (): Promise<number> => {
       io.out((require('../../package.json') as { version: string }).version);
       return 0;
     case undefined:
+      // No command is a mistake (as an unknown one is): scripts must not take it for success.
+      io.err(usage);
+      return 2;
     case 'help':
     case '--help':
     case '-h':
