@@ -3,22 +3,12 @@
  * unknown command, and `connect`'s flags, each with its exit code (2 for
  * bad usage, 0 for help).
  */
-import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { runScript } from '../helpers/script';
 import { CLI } from './cli';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const tjstp = (...args: string[]): Promise<Run> =>
-  new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 8000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }));
-  });
+const tjstp = (...args: string[]): ReturnType<typeof runScript> => runScript(CLI, args, 8000);
 
 describe('the tjstp command line', () => {
   it('prints the usage on stderr and exits 2 without a command', async () => {
