@@ -216,7 +216,7 @@ export class Client extends TypedEmitter<ClientEvents> {
   /**
    * Ends a backoff wait and tries to connect now, e.g. when the network is
    * known to be back (the REPL's `.drop` ending). Returns false, doing
-   * nothing, unless the client is `waiting`.
+   * nothing, unless the client is `waiting` for its backoff.
    */
   reconnectNow(): boolean {
     if (this.#state !== 'waiting' || this.#awaitingClose) return false;
