@@ -9,7 +9,8 @@
  *   handshake reply minus our `received` from the request;
  * - `.drop`: cutting the live connection the way a network failure would,
  *   and failing new connection attempts for a while, so the client's own
- *   backoff and restore run exactly as they would in the field.
+ *   backoff and restore run exactly as they would in the field; when the
+ *   network is back the caller is told, to reconnect at once.
  */
 import { Buffer } from 'node:buffer';
 import type { TransportFactory } from '../../client/types.js';
