@@ -2,7 +2,8 @@
 /**
  * The `tjstp` command: `serve` runs the application server, `connect` opens
  * an interactive (or scripted) session, `types` writes declarations for
- * typed clients; `help` and `--version` say what this is.
+ * typed clients; `help` and `--version` say what this is. Exit code 2
+ * (bad usage) for no command or an unknown one.
  */
 import { connectCommand } from '../lib/cli/connect';
 import { serveCommand } from '../lib/cli/serve';
@@ -39,6 +40,9 @@ const main = async (): Promise<number> => {
       io.out((require('../../package.json') as { version: string }).version);
       return 0;
     case undefined:
+      // No command is a mistake (as an unknown one is): scripts must not take it for success.
+      io.err(usage);
+      return 2;
     case 'help':
     case '--help':
     case '-h':

@@ -231,6 +231,17 @@ export class Client<Api extends ApiSource = Untyped> extends TypedEmitter<Client
     });
   }
 
+  /**
+   * Ends a backoff wait and tries to connect now, e.g. when the network is
+   * known to be back (the REPL's `.drop` ending). Returns false, doing
+   * nothing, unless the client is `waiting` for its backoff.
+   */
+  reconnectNow(): boolean {
+    if (this.#state !== 'waiting' || this.#awaitingClose) return false;
+    this.#connect();
+    return true;
+  }
+
   /** Ends the session: the server forgets it, pending calls fail with CLIENT_CLOSED. */
   close(): void {
     const transport = this.#transport;

@@ -34,7 +34,7 @@ export interface PageEnvironment {
 /** What the watch needs of the client. */
 export interface WatchedClient {
   readonly state: string;
-  reconnect(): void;
+  reconnectNow(): boolean;
 }
 
 const isTarget = (value: unknown): value is PageEventTarget =>
@@ -144,7 +144,7 @@ export class PageWatch {
   /** Back online or in sight: attempts held or waiting on a backoff go now. */
   #wake(): void {
     for (const parked of [...this.#parked]) parked.release();
-    if (this.#client?.state === 'waiting') this.#client.reconnect();
+    this.#client?.reconnectNow();
   }
 
   #park(): Promise<void> {

@@ -39,6 +39,17 @@ describe('connect command line', () => {
     assert.throws(() => parseConnectArgs(['tcp://h:1', 'app', '--heartbeat', 'soon']), /--heartbeat expects a number/);
     assert.throws(() => parseConnectArgs(['tcp://h:1', 'app', '--password-env', 'PW']), /--password-env needs --login/);
     assert.throws(() => parseConnectArgs(['tcp://h:1', 'app', '--eval']), /--eval needs a value/);
+    assert.throws(() => parseConnectArgs(['tcp://h:1', 'app', '-e']), /^UsageError: --eval needs a value$/);
+    assert.throws(() => parseConnectArgs(['-x', 'tcp://h:1', 'app']), /^UsageError: unknown option -x$/);
+    assert.throws(() => parseConnectArgs(['tcp://h:1', 'app', '--insecure=yes']), /--insecure' does not take an argument/);
+  });
+
+  it('lets a later flag win, counts -v, and reads --flag=value and --help', () => {
+    const options = parseConnectArgs(['tcp://h:1', 'app', '--color', '--no-color', '--no-events', '--events', '-v', '--heartbeat=0', '--ca=ca.pem', '--insecure']);
+    assert.deepEqual([options.color, options.events, options.verbose, options.heartbeat, options.ca, options.insecure], [false, true, 1, 0, 'ca.pem', true]);
+    assert.equal(parseConnectArgs(['tcp://h:1', 'app', '-v', '--verbose', '-v']).verbose, 2);
+    assert.equal(parseConnectArgs(['--help']).help, true, 'no URL needed');
+    assert.equal(parseConnectArgs(['-h']).help, true);
   });
 });
 
@@ -87,7 +98,8 @@ describe('printer', () => {
   it('shows values, several results and events', () => {
     assert.equal(formatResults([{ a: 1, b: ['x'] }], plain), "{ a: 1, b: [ 'x' ] }");
     assert.equal(formatResults([1, 'two'], plain), "1, 'two'");
-    assert.equal(formatResults([], plain), 'undefined');
+    assert.equal(formatResults([], plain), 'ok', 'a method that returns nothing');
+    assert.equal(formatResults([null], plain), 'null');
     assert.equal(formatEvent({ iface: 'chat', name: 'message', args: ['hi', { from: 'ann' }] }, plain), "event chat.message('hi', { from: 'ann' })");
     assert.equal(maskId('AbCdEfGh'), 'AbCd…');
   });

@@ -34,14 +34,15 @@ describe('tjstp connect to a reference server (@metarhia/jstp 2.3.0)', () => {
 
   it('calls, receives events, describes through inspect and resumes', async () => {
     const url = `tcp://127.0.0.1:${server.address().port}`;
-    const run = await runCli([url, 'refApp', 'calc', '--events', '-v', '-e', "calc.add(1, 2); chat.say('hi'); .describe; .drop; calc.add(2, 2)"]);
+    const run = await runCli([url, 'refApp', 'calc', '--events', '-v', '-e', "calc.add(1, 2); chat.say('hi'); .describe; .drop; calc.add(2, 2); .session"]);
     assert.equal(run.code, 0, run.stderr);
-    const [sum, event, said, description, dropped, second] = run.json as unknown[];
+    const [sum, event, said, description, dropped, second, session] = run.json as unknown[];
     assert.deepEqual([sum, event, said], [{ ok: 3 }, { event: { iface: 'chat', name: 'message', args: ['hi'] } }, { ok: 'said' }]);
     assert.deepEqual(description, { ok: { calc: { add: {} }, chat: { say: {} } } }, 'calc from the command line, chat learned from the call');
-    assert.deepEqual(dropped, { ok: { resumed: true, replayed: 0, serverReplayed: null, offlineMs: (dropped as { ok: { offlineMs: number } }).ok.offlineMs } });
-    assert.deepEqual(second, { ok: 4 });
+    assert.deepEqual([dropped, second], [{ ok: { dropped: true, downMs: 0 } }, { ok: 4 }]);
+    const { lastResume } = (session as { ok: { lastResume: Record<string, unknown> } }).ok;
+    assert.deepEqual(lastResume, { resumed: true, replayed: 1, serverReplayed: null, offlineMs: lastResume.offlineMs }, 'the call made offline went on the resume');
     assert.match(run.stderr, /^← \{handshake:\[0\],ok:'.{4}…'\}$/m, 'the session id is masked in record syntax too');
-    assert.match(run.stderr, /replayed 0 by us, unknown by the server/);
+    assert.match(run.stderr, /replayed 1 by us, unknown by the server/);
   });
 });

@@ -38,6 +38,7 @@ describe('tjstp connect, script mode', () => {
       "calc.echo({ room: 'x', tags: ['a', \"b\"], n: -1.5 }); counter.increment() // two statements",
       'fail.remote()',
       'call calc add 20, 22',
+      'calc.nothing() // returns nothing: ok, no value',
     ].join('\n');
     const run = await runCli([fixture.url.tcp, 'testApp'], { input });
     assert.equal(run.code, 1, run.stderr);
@@ -49,6 +50,7 @@ describe('tjstp connect, script mode', () => {
       { ok: 1 },
       { error: { code: 1001, message: 'Custom failure', info: [{ field: 'x' }] } },
       { ok: 42 },
+      { ok: null },
     ]);
   });
 
@@ -96,14 +98,17 @@ describe('tjstp connect, script mode', () => {
     assert.doesNotMatch(run.stderr, /secret/);
   });
 
-  it('.drop cuts the connection and waits for the resume: state and counters carry over', async () => {
-    const run = await runCli([fixture.url.tcp, 'testApp', '-e', 'counter.increment(); .drop; counter.increment(); .session']);
+  it('.drop keeps the network down its time, then resumes at once; calls made meanwhile are queued and answered', async () => {
+    // 1800 ms falls where the backoff's attempts are sparse: without the
+    // resume at the drop's end, it would come 0.1 to 2 s later.
+    const ms = 1800;
+    const run = await runCli([fixture.url.tcp, 'testApp', '-e', `counter.increment(); .drop ${ms}; counter.increment(); .session`]);
     assert.equal(run.code, 0, run.stderr);
-    const [first, dropped, second, session] = run.json as [unknown, { ok: Record<string, unknown> }, unknown, { ok: Record<string, unknown> }];
-    assert.deepEqual(first, { ok: 1 });
-    assert.equal(dropped.ok.resumed, true);
-    assert.equal(dropped.ok.serverReplayed, 0);
-    assert.deepEqual(second, { ok: 2 });
+    const [first, dropped, second, session] = run.json as [unknown, unknown, unknown, { ok: Record<string, unknown> }];
+    assert.deepEqual([first, dropped, second], [{ ok: 1 }, { ok: { dropped: true, downMs: ms } }, { ok: 2 }]);
+    const resume = session.ok.lastResume as { resumed: boolean; replayed: number; serverReplayed: number; offlineMs: number };
+    assert.deepEqual([resume.resumed, resume.replayed, resume.serverReplayed], [true, 1, 0], 'the call made offline was sent on the resume');
+    assert.ok(resume.offlineMs >= ms - 50 && resume.offlineMs < ms + 400, `resumed after ${resume.offlineMs} ms offline`);
     assert.equal(session.ok.resumes, 1);
     assert.equal(session.ok.state, 'ready');
     assert.match(String(session.ok.id), /^.{4}…$/);
@@ -111,17 +116,19 @@ describe('tjstp connect, script mode', () => {
     assert.equal(session.ok.bound, true, 'a tjstp session proves its key');
     assert.equal(session.ok.user, null);
     assert.doesNotMatch(run.stdout, /[0-9a-f]{64}/, 'the key is never shown');
-    assert.match(run.stderr, /dropped the connection on purpose/);
-    assert.match(run.stderr, /resumed session .{4}… after [\d.]+ m?s offline: replayed 0 by us, 0 by the server/);
+    assert.match(run.stderr, /dropped the connection on purpose; the network stays down for 1\.8 s/);
+    assert.match(run.stderr, /resumed session .{4}… after [\d.]+ m?s offline: replayed 1 by us, 0 by the server/);
   });
 
-  it('reports an expired session and carries on in a new one', async () => {
-    const run = await runCli([expiring.url.tcp, 'testApp', '-e', 'counter.increment(); .drop 150; counter.increment()']);
-    assert.equal(run.code, 0, run.stderr);
-    const [first, dropped, second] = run.json as [unknown, { ok: Record<string, unknown> }, unknown];
-    assert.deepEqual(first, { ok: 1 });
-    assert.deepEqual([dropped.ok.resumed, dropped.ok.lost], [false, 'expired']);
-    assert.deepEqual(second, { ok: 1 }, 'the new session starts from a fresh state');
+  it('reports an expired session: a call made offline fails with 26, the next one runs in a new session', async () => {
+    const run = await runCli([expiring.url.tcp, 'testApp', '-e', 'counter.increment(); .drop 150; counter.increment(); counter.increment()']);
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(run.json, [
+      { ok: 1 },
+      { ok: { dropped: true, downMs: 150 } },
+      { error: { code: 26, message: 'Session expired', reason: 'expired' } },
+      { ok: 1 },
+    ], 'the new session starts from a fresh state');
     assert.match(run.stderr, /session lost \(expired\)/);
     assert.match(run.stderr, /new session .{4}… \(the old one was lost: expired\)/);
   });

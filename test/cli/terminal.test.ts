@@ -1,7 +1,7 @@
 /**
  * `tjstp connect` on a real terminal: a tmux pane against a real server.
  * A hidden password, a call, tab completion, an event arriving while a line
- * is half typed, a drop with a call made offline, and the history file.
+ * is half typed, drops with calls made offline, and the history file.
  * The steps run in order on one session. Skipped where tmux is missing.
  */
 import { after, before, describe, it } from 'node:test';
@@ -91,6 +91,24 @@ describe('tjstp connect on a terminal', { skip }, () => {
     await pane.waitFor(hasLine('counter.increment() → 1'), 'the result of the call made offline, labelled: other lines came since');
     await pane.enter('.session');
     await pane.waitFor(/resumes\s+1; last after [\d.]+ m?s offline: replayed 1 by us, 0 by the server/, 'the session view');
+  });
+
+  it('.drop N resumes N ms later; results show one way, labelled unless right under their line; nothing returned shows ok', async () => {
+    await pane.enter('calc.nothing()');
+    await pane.waitFor(hasLine('ok'), 'a call that returns nothing');
+    await pane.enter('.drop 3000');
+    await pane.waitFor(/the network stays down for 3\.0 s/, 'the drop');
+    await pane.waitForLastLine(/^testApp \((offline|connecting)\)>$/);
+    await pane.enter('calc.nothing()');
+    await pane.enter('calc.add(1, 1)');
+    // Only what follows this drop: an earlier resume's line must not count.
+    const sinceDrop = (screen: string): string => screen.slice(screen.lastIndexOf('testApp> .drop 3000'));
+    const screen = await pane.waitFor((text) => hasLine('calc.add(1, 1) → 2')(sinceDrop(text)), 'the results of the calls made offline', 8000);
+    const lines = sinceDrop(screen).split('\n').map((line) => line.trimEnd());
+    const resume = lines.find((line) => line.includes('resumed session')) ?? '';
+    assert.match(resume, /after 3\.[0-4] s offline: replayed 2 by us/, 'the resume came right when the network was back');
+    assert.ok(lines.includes('calc.nothing() → ok'), sinceDrop(screen));
+    assert.ok(!lines.includes('2'), 'the last line entered is labelled too: the resume was printed above it');
   });
 
   it('leaves on .exit with code 0', async () => {

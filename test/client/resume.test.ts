@@ -107,6 +107,21 @@ for (const kind of kinds) {
       assert.equal(await pending, 2);
     });
 
+    it('reconnectNow() ends a backoff wait at once (the network is back)', async () => {
+      const client = await open({ reconnect: { initialDelay: 60_000, maxDelay: 60_000, jitter: 0 } });
+      assert.equal(await client.call('counter', 'increment'), 1);
+      assert.equal(client.reconnectNow(), false, 'nothing to end while connected');
+      proxy.killAll();
+      await waitFor(() => client.state === 'waiting', 2000, 'the backoff wait');
+      const pending = client.call('counter', 'increment');
+      const started = Date.now();
+      assert.equal(client.reconnectNow(), true);
+      const [info] = await once<[{ resumed: boolean }]>(client, 'ready', 2000);
+      assert.equal(info.resumed, true);
+      assert.ok(Date.now() - started < 1000, 'not after the 60 s backoff delay');
+      assert.equal(await pending, 2);
+    });
+
     it('never reuses a message id, whatever the number of restores', async () => {
       const seen = { toServer: new Map<number, string>(), toClient: new Map<number, string>() };
       const violations: string[] = [];

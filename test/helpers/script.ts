@@ -1,5 +1,5 @@
 /**
- * Runs a compiled Node script (the bench and soak harnesses) as its own
+ * Runs a compiled Node script (the bench and soak harnesses, the CLI) as its own
  * process, and reads the results it wrote: one `.json` beside its `.md`.
  */
 import { execFile } from 'node:child_process';

@@ -1,8 +1,10 @@
 /**
  * Runs one statement against the session. Both modes share this; they
  * differ only in how they show the outcome (JSON line or text) and in
- * whether `.drop`/`.reconnect` wait for the resume (scripts do, so the next
- * line sees a connected session; people watch the status lines instead).
+ * whether `.reconnect` waits for the resume (scripts do, so the next line
+ * sees a connected session; people watch the status lines instead).
+ * `.drop` never waits: what follows it is made offline, queued by the
+ * client and answered after the resume, in both modes.
  */
 import type { Client } from '../../client/client.js';
 import type { TransportFactory } from '../../client/types.js';
@@ -24,7 +26,7 @@ export interface ReplContext {
   events: EventFilter;
   /** Builds a (watched) transport factory for `.reconnect URL`. */
   transportFor(url: string): TransportFactory;
-  /** Scripts: `.drop` and `.reconnect` resolve only once the session is back. */
+  /** Scripts: `.reconnect` resolves only once the session is back. */
   awaitResume: boolean;
   print: PrintOptions;
 }
@@ -114,10 +116,9 @@ export const execute = async (command: Command, context: ReplContext): Promise<O
     }
     case 'drop': {
       if (client.state === 'closed') throw new TjstpError(ErrorCode.CLIENT_CLOSED);
-      const ready = context.status.nextReady();
       context.status.markDrop(command.ms);
-      context.tap.drop(command.ms);
-      return afterReconnect(context, ready);
+      const dropped = context.tap.drop(command.ms, () => client.reconnectNow());
+      return { value: { dropped, downMs: command.ms } };
     }
     case 'reconnect': {
       if (client.state === 'closed') throw new TjstpError(ErrorCode.CLIENT_CLOSED);

@@ -113,9 +113,20 @@ export const runInteractive = (context: ReplContext, options: InteractiveOptions
   };
   client.on('state', onState);
 
-  /** Lines entered so far; a result of an older line is labelled with its statement. */
+  /** Lines entered so far. */
   let entered = 0;
+  /**
+   * The one way an outcome is shown. Right under its own line it stands
+   * alone; anywhere else (another line was entered, anything was printed
+   * since, as when a call made offline is answered after the resume) it is
+   * labelled with its statement, so it cannot be taken for another's.
+   */
+  const show = (text: string, statement: string, since: { line: number; printed: number; alone: boolean }): void => {
+    const underItsLine = since.alone && since.line === entered && since.printed === screen.printed;
+    screen.print(underItsLine ? text : `${paint(print, 'dim', `${statement} →`)} ${text}`);
+  };
   const runLine = async (reads: ReadStatement[], lineNumber: number, promptWidth: number): Promise<void> => {
+    const since = { line: lineNumber, printed: screen.printed, alone: reads.length === 1 };
     for (const read of reads) {
       if ('error' in read) {
         const { column } = read.error;
@@ -123,16 +134,15 @@ export const runInteractive = (context: ReplContext, options: InteractiveOptions
         screen.print(formatError(read.error, print));
         continue;
       }
-      const label = (): string => (lineNumber === entered && reads.length === 1 ? '' : `${paint(print, 'dim', `${read.statement.text} →`)} `);
       try {
         const outcome = await execute(read.command, context);
         if (outcome.exit) {
           rl.close();
           return;
         }
-        if (outcome.text !== undefined) screen.print(`${label()}${outcome.text}`);
+        if (outcome.text !== undefined) show(outcome.text, read.statement.text, since);
       } catch (error) {
-        screen.print(`${label()}${formatError(error, print)}`);
+        show(formatError(error, print), read.statement.text, since);
       }
     }
   };

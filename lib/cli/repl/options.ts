@@ -1,6 +1,8 @@
 /**
- * The command line of `tjstp connect`.
+ * The command line of `tjstp connect`, read with `node:util` `parseArgs`
+ * as `tjstp serve`'s is.
  */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** Everything `tjstp connect` was asked to do. */
 export interface ConnectCliOptions {
@@ -77,77 +79,96 @@ const number = (flag: string, text: string | undefined): number => {
   return value;
 };
 
+/** The flags, as `node:util` `parseArgs` takes them; `no-…` are flags of their own (Node 20 has no negation). */
+const flags = {
+  login: { type: 'string' },
+  'password-env': { type: 'string' },
+  eval: { type: 'string', short: 'e', multiple: true },
+  events: { type: 'boolean' },
+  'no-events': { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v', multiple: true },
+  'no-reconnect': { type: 'boolean', short: 'R' },
+  heartbeat: { type: 'string' },
+  'call-timeout': { type: 'string' },
+  ca: { type: 'string' },
+  insecure: { type: 'boolean' },
+  color: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+type Flag = keyof typeof flags;
+
+/** parseArgs' own wording is long and suggests `--`; say what matters. */
+const usageError = (error: unknown): UsageError => {
+  const { code, message } = error as { code?: string; message: string };
+  const named = /'(?:-\w, )?(--?[\w-]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && named !== undefined) return new UsageError(`unknown option ${named}`);
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && named !== undefined && message.endsWith('argument missing')) {
+    return new UsageError(`${named} needs a value`);
+  }
+  return new UsageError(message.replace(/\s*\n\s*/g, ' '));
+};
+
 /**
- * Reads the arguments after `connect`.
+ * Reads the arguments after `connect`: positionals and flags in any order,
+ * `--flag value` or `--flag=value`, `-vv`; a later flag wins over an
+ * earlier one (`--color --no-color`).
  * @throws {@link UsageError} for anything it cannot use
  */
 export const parseConnectArgs = (args: readonly string[]): ConnectCliOptions => {
+  let tokens;
+  try {
+    ({ tokens } = parseArgs({ args: [...args], options: flags, allowPositionals: true, strict: true, tokens: true }));
+  } catch (error) {
+    throw usageError(error);
+  }
   const positional: string[] = [];
   const options: Omit<ConnectCliOptions, 'url' | 'app' | 'interfaces'> = { eval: [], verbose: 0, reconnect: true, insecure: false, help: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const value = (): string => {
-      if (eq !== -1) return arg.slice(eq + 1);
-      const next = args[i + 1];
-      if (next === undefined) throw new UsageError(`${flag} needs a value`);
-      i += 1;
-      return next;
-    };
-    switch (flag) {
-      case '--login':
-        options.login = value();
+  for (const token of tokens) {
+    if (token.kind === 'positional') positional.push(token.value);
+    if (token.kind !== 'option') continue;
+    const value = token.value ?? '';
+    const flag = `--${token.name}`;
+    switch (token.name as Flag) {
+      case 'login':
+        options.login = value;
         break;
-      case '--password-env':
-        options.passwordEnv = value();
+      case 'password-env':
+        options.passwordEnv = value;
         break;
-      case '-e':
-      case '--eval':
-        options.eval.push(value());
+      case 'eval':
+        options.eval.push(value);
         break;
-      case '--events':
-        options.events = true;
+      case 'events':
+      case 'no-events':
+        options.events = token.name === 'events';
         break;
-      case '--no-events':
-        options.events = false;
-        break;
-      case '-v':
-      case '--verbose':
+      case 'verbose':
         options.verbose = Math.min(2, options.verbose + 1);
         break;
-      case '-vv':
-        options.verbose = 2;
-        break;
-      case '-R':
-      case '--no-reconnect':
+      case 'no-reconnect':
         options.reconnect = false;
         break;
-      case '--heartbeat':
-        options.heartbeat = number(flag, value());
+      case 'heartbeat':
+        options.heartbeat = number(flag, value);
         break;
-      case '--call-timeout':
-        options.callTimeout = number(flag, value());
+      case 'call-timeout':
+        options.callTimeout = number(flag, value);
         break;
-      case '--ca':
-        options.ca = value();
+      case 'ca':
+        options.ca = value;
         break;
-      case '--insecure':
+      case 'insecure':
         options.insecure = true;
         break;
-      case '--color':
-        options.color = true;
+      case 'color':
+      case 'no-color':
+        options.color = token.name === 'color';
         break;
-      case '--no-color':
-        options.color = false;
-        break;
-      case '-h':
-      case '--help':
+      case 'help':
         options.help = true;
         break;
-      default:
-        if (arg.startsWith('-') && arg !== '-') throw new UsageError(`unknown option ${arg}`);
-        positional.push(arg);
     }
   }
   const [url, app, ...interfaces] = positional;

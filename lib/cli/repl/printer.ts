@@ -43,9 +43,15 @@ export const formatValue = (value: unknown, options: PrintOptions): string =>
 export const formatInline = (values: readonly unknown[], options: PrintOptions): string =>
   values.map((value) => inspect(value, { colors: options.colors, depth: 4, breakLength: Infinity, compact: true })).join(', ');
 
-/** What a call resolved to; the reference allows several results. */
-export const formatResults = (results: readonly unknown[], options: PrintOptions): string =>
-  results.length <= 1 ? formatValue(results[0], options) : formatInline(results, options);
+/**
+ * What a call resolved to; the reference allows several results. A method
+ * that returns nothing shows `ok` (scripts print `{"ok":null}`): it
+ * finished, and `undefined` would read like a fault.
+ */
+export const formatResults = (results: readonly unknown[], options: PrintOptions): string => {
+  if (results.length === 0) return paint(options, 'dim', 'ok');
+  return results.length === 1 ? formatValue(results[0], options) : formatInline(results, options);
+};
 
 /** An incoming event, written the way one would call it. */
 export const formatEvent = (event: RemoteEvent, options: PrintOptions): string =>

@@ -14,6 +14,7 @@ export class Screen {
   readonly #output: Output;
   #prompting = false;
   #closed = false;
+  #printed = 0;
 
   readonly #terminal: boolean;
 
@@ -42,9 +43,15 @@ export class Screen {
     this.#closed = true;
   }
 
+  /** How many times `print` wrote: a result is right under its line only if this has not moved. */
+  get printed(): number {
+    return this.#printed;
+  }
+
   /** Prints `text` (one or more lines) above the prompt. */
   print(text: string): void {
     if (this.#closed) return;
+    this.#printed += 1;
     if (!this.#prompting || !this.#terminal) {
       this.#output.write(`${text}\n`);
       return;

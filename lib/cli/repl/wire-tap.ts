@@ -9,7 +9,8 @@
  *   handshake reply minus our `received` from the request;
  * - `.drop`: cutting the live connection the way a network failure would,
  *   and failing new connection attempts for a while, so the client's own
- *   backoff and restore run exactly as they would in the field.
+ *   backoff and restore run exactly as they would in the field; when the
+ *   network is back the caller is told, to reconnect at once.
  */
 import { Buffer } from 'node:buffer';
 import type { TransportFactory } from '../../client/types.js';
@@ -76,6 +77,7 @@ export class WireTap {
   #lastHandshake: HandshakeReport | undefined;
   #sessionId: string | undefined;
   #outageUntil = 0;
+  #outageEnd: ReturnType<typeof setTimeout> | undefined;
 
   /** Connections opened so far. */
   get connections(): number {
@@ -103,10 +105,16 @@ export class WireTap {
 
   /**
    * Cuts the live connection abruptly and fails connection attempts for
-   * `ms`. Returns false when there was no connection to cut.
+   * `ms`, then calls `back`: the client's backoff has grown meanwhile, and
+   * a network that is back should be used at once. Returns false when
+   * there was no connection to cut.
    */
-  drop(ms = 0): boolean {
+  drop(ms: number, back: () => void): boolean {
     this.#outageUntil = Date.now() + ms;
+    clearTimeout(this.#outageEnd);
+    this.#outageEnd = setTimeout(back, ms);
+    // A session closed during the outage must not keep the process alive.
+    this.#outageEnd.unref?.();
     const current = this.#current;
     if (!current) return false;
     current.transport.destroy();
@@ -116,6 +124,7 @@ export class WireTap {
   /** Ends a simulated outage early (`.reconnect`). */
   restore(): void {
     this.#outageUntil = 0;
+    clearTimeout(this.#outageEnd);
   }
 
   /**
