@@ -98,7 +98,9 @@ export const serveRequests = (handlers: Handlers, hello: unknown): void => {
   process.on('message', (message: Request) => {
     const handler = handlers[message.command];
     const reply = (body: Omit<Reply, 'id'>): void => {
-      process.send?.({ id: message.id, ...body });
+      // A reply that comes after the orchestrator let go of this process is
+      // moot; without a callback, sending it would throw ERR_IPC_CHANNEL_CLOSED here.
+      if (process.connected) process.send?.({ id: message.id, ...body }, undefined, undefined, () => {});
     };
     if (!handler) {
       reply({ error: `unknown command ${message.command}` });
@@ -176,7 +178,16 @@ export class Child {
           reject(error);
         },
       });
-      this.#process.send({ id, command, args } satisfies Request);
+      if (!this.#process.connected) {
+        this.#waiting.get(id)?.reject(new Error(`${this.name}: "${command}" sent after the process let go`));
+        this.#waiting.delete(id);
+        return;
+      }
+      this.#process.send({ id, command, args } satisfies Request, (error) => {
+        if (!error) return;
+        this.#waiting.get(id)?.reject(new Error(`${this.name}: "${command}" not sent: ${error.message}`));
+        this.#waiting.delete(id);
+      });
     });
   }
 

@@ -2,6 +2,8 @@
  * Runs every compiled `*.test.js` under dist/test with node's test runner.
  * Node 20 neither expands globs for `--test` nor tells tests from helpers
  * in a directory, hence this list. Extra arguments go to `node --test`.
+ * Every test gets 4 minutes: a test that hangs fails with its name instead
+ * of stalling the run.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +16,7 @@ const files = fs
   .sort()
   .map((file) => path.join(root, file));
 
-const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...process.argv.slice(2), ...files], { stdio: 'inherit' });
+const child = spawn(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=240000', ...process.argv.slice(2), ...files], { stdio: 'inherit' });
 child.once('exit', (code, signal) => {
   process.exitCode = code ?? (signal ? 1 : 0);
 });

@@ -16,6 +16,12 @@ for (const kind of kinds) {
       await proxy.listen();
       const runs: number[] = [];
       let release = (): void => {};
+      // The drop must come while the slow method runs on the client: under
+      // load its call may take longer than any fixed wait to get there.
+      let started = (): void => {};
+      const slowStarted = new Promise<void>((resolve) => {
+        started = resolve;
+      });
       const sessions: ServerSession[] = [];
       fixture.server.on('session', (session: ServerSession) => sessions.push(session));
       const client = await connect(`${kind}://127.0.0.1:${proxy.port}`, {
@@ -30,6 +36,7 @@ for (const kind of kinds) {
             slow: (n: number) => new Promise((resolve) => {
               runs.push(n);
               release = () => resolve(n * 2);
+              started();
             }),
             fails: () => {
               throw new RemoteError(1002, 'Not now');
@@ -44,7 +51,7 @@ for (const kind of kinds) {
         await assert.rejects(session.call('device', 'nope'), (e: unknown) => e instanceof RemoteError && e.code === 14);
         await assert.rejects(session.call('nope', 'x'), (e: unknown) => e instanceof RemoteError && e.code === 12);
         const slow = session.call('device', 'slow', 5);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await slowStarted;
         proxy.killAll();
         release();
         await once(client, 'ready');
