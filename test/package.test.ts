@@ -57,7 +57,7 @@ describe('the published package', { timeout: 120_000 }, () => {
     for (const file of [
       'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/esm/client/index.js',
       'dist/browser/tjstp-client.js', 'dist/bin/tjstp.js', 'applications/chat/application.json',
-      'applications/chat/api/rooms/say.ts', 'client/package.json',
+      'applications/chat/api/rooms/say.ts', 'client/package.json', 'LICENSE',
     ]) assert.ok(fs.existsSync(path.join(unpacked, file)), `${file} is shipped`);
     assert.ok(!fs.existsSync(path.join(unpacked, 'dist/test')), 'tests are not shipped');
     const maps = ['dist/lib/client/client.js.map', 'dist/esm/client/client.js.map', 'dist/browser/tjstp-client.js.map'];

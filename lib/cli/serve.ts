@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import { LoadError, loadApplications } from '../server/loader/index.js';
+import { applicationsDirectoryHint } from '../server/loader/layout.js';
 import { RedisSessionStore } from '../server/redis-store.js';
 import { isWorker, reportListening, runPrimary } from './workers.js';
 import { Server, type Logger } from '../server/server.js';
@@ -59,7 +60,7 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
   };
   if (!fs.existsSync(config.applications)) throw new ConfigError(`--applications ${config.applications}: no such directory`);
   const loaded = await loadApplications(config.applications, { onError: (error) => logError(logger, 'application error', error) });
-  if (loaded.applications.length === 0) throw new ConfigError(`--applications ${config.applications}: no applications found`);
+  if (loaded.applications.length === 0) throw new ConfigError(`--applications ${config.applications}: no applications found${await applicationsDirectoryHint(config.applications)}`);
   const server = new Server({
     applications: loaded.applications,
     logger,

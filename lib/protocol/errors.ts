@@ -143,6 +143,22 @@ export const isSessionLossReason = (
 ): value is SessionLossReasonValue =>
   typeof value === 'string' && reasons.has(value);
 
+/** Where a branded class keeps its brand (own property of the class). */
+const BRAND: unique symbol = Symbol.for('tjstp.brand');
+
+/**
+ * Marks the instances of `type` with `Symbol.for('tjstp.<name>')`, a symbol
+ * every copy of tjstp in a process shares, so that `instanceof` holds
+ * across copies: the ES and CommonJS builds loaded side by side, or an
+ * application's own copy. The name is given, not read: bundlers rename
+ * classes.
+ */
+const brand = (type: abstract new (...args: never[]) => Error, name: string): void => {
+  const mark = Symbol.for(`tjstp.${name}`);
+  Object.defineProperty(type.prototype, mark, { value: true });
+  Object.defineProperty(type, BRAND, { value: mark });
+};
+
 /** Base class of every error tjstp raises. */
 export class TjstpError extends Error {
   /** Numeric code (see {@link ErrorCode}). */
@@ -152,6 +168,21 @@ export class TjstpError extends Error {
     super(message ?? defaultMessages[code] ?? `Error ${code}`, options);
     this.code = code;
     this.name = new.target.name;
+  }
+
+  /**
+   * `instanceof` by brand for tjstp's own classes (see `brand`); as usual
+   * for a subclass an application makes, which has no brand of its own.
+   */
+  static override [Symbol.hasInstance]<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
+    if (!Object.hasOwn(this, BRAND)) return Function.prototype[Symbol.hasInstance].call(this, value);
+    try {
+      const mark = (this as unknown as Record<symbol, symbol>)[BRAND] as symbol;
+      return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[mark] === true;
+    } catch {
+      // A hostile proxy is no error of ours.
+      return false;
+    }
   }
 }
 
@@ -176,11 +207,6 @@ export class RemoteError extends TjstpError {
   constructor(code: number, message?: string, info: readonly unknown[] = []) {
     super(code, message);
     this.info = info;
-  }
-
-  /** On the prototype: what {@link RemoteError.is} looks for. */
-  get [REMOTE_ERROR](): true {
-    return true;
   }
 
   /**
@@ -258,6 +284,13 @@ export class OutcomeUnknownError extends SessionLostError {
     super(reason, `${defaultMessages[ErrorCode.OUTCOME_UNKNOWN]} (${sessionLossMessage(reason).toLowerCase()})`);
   }
 }
+
+brand(TjstpError, 'TjstpError');
+// Its brand is what `RemoteError.is` looks for too.
+brand(RemoteError, 'RemoteError');
+brand(ProtocolError, 'ProtocolError');
+brand(SessionLostError, 'SessionLostError');
+brand(OutcomeUnknownError, 'OutcomeUnknownError');
 
 /**
  * Converts anything an application method threw into its wire form: a

@@ -41,3 +41,29 @@ describe('RemoteError of another copy', () => {
     }
   });
 });
+
+describe('instanceof across copies of tjstp', () => {
+  it("holds for tjstp's error classes by brand, and only for the right class", () => {
+    const here = require('../../lib/protocol/errors') as typeof import('../../lib/protocol/errors');
+    // The ES build is another copy with classes of its own, as a program loading both builds has.
+    const file = path.resolve(__dirname, '../../../dist/esm/protocol/errors.js');
+    const fresh = new Function('file', 'return import(file)') as (file: string) => Promise<typeof here>;
+    return fresh(file).then((other) => {
+      assert.notEqual(other.RemoteError, here.RemoteError, 'two copies');
+      const remote = new other.RemoteError(1001, 'no');
+      const lost = new other.SessionLostError('expired');
+      const unknown = new other.OutcomeUnknownError('expired');
+      const protocol = new other.ProtocolError('bad');
+      assert.ok(remote instanceof here.RemoteError && remote instanceof here.TjstpError);
+      assert.ok(lost instanceof here.SessionLostError && !(lost instanceof here.OutcomeUnknownError));
+      assert.ok(unknown instanceof here.OutcomeUnknownError && unknown instanceof here.SessionLostError);
+      assert.ok(protocol instanceof here.ProtocolError && !(protocol instanceof here.RemoteError));
+      assert.ok(!(remote instanceof here.SessionLostError) && !(new Error('x') instanceof here.TjstpError));
+      assert.ok(!({ code: 1 } instanceof here.RemoteError), 'a look-alike without the brand is not one');
+      // A subclass an application makes has no brand: the usual prototype check.
+      class Mine extends here.RemoteError {}
+      assert.ok(new Mine(1) instanceof Mine && new Mine(1) instanceof here.RemoteError);
+      assert.ok(!(new here.RemoteError(1) instanceof Mine));
+    });
+  });
+});

@@ -6,6 +6,20 @@
  */
 import type { ChatLimits } from './limits';
 
+/** A message as methods return it (the `rooms.message` event's schema in application.json says the same). */
+export const messageSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    room: { type: 'string' },
+    from: { type: 'string' },
+    text: { type: 'string' },
+    at: { type: 'string' },
+  },
+  required: ['id', 'room', 'from', 'text', 'at'],
+  additionalProperties: false,
+} as const;
+
 export interface ChatMessage {
   id: number;
   room: string;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { JsonSchema } from '../../server/application.js';
 import { loadApplications } from '../../server/loader/index.js';
-import { findApplications, readLayout, type ApplicationLayout } from '../../server/loader/layout.js';
+import { applicationsDirectoryHint, findApplications, readLayout, type ApplicationLayout } from '../../server/loader/layout.js';
 import { SchemaCompiler } from '../../server/loader/schema.js';
 import type { ServeIo } from '../serve.js';
 import { declarations, type ApplicationTypes } from './declarations.js';
@@ -86,7 +86,7 @@ export const typesCommand = async (args: readonly string[], io: ServeIo): Promis
     return 1;
   }
   if (apps.length === 0) {
-    io.err(`tjstp types: --applications ${dir}: no applications found`);
+    io.err(`tjstp types: --applications ${dir}: no applications found${await applicationsDirectoryHint(dir)}`);
     return 1;
   }
   // The header names the directory as given, with / on every platform, so the output is the same everywhere.
@@ -95,7 +95,13 @@ export const typesCommand = async (args: readonly string[], io: ServeIo): Promis
     io.out(text.trimEnd());
     return 0;
   }
-  fs.writeFileSync(values.out, text);
+  try {
+    fs.mkdirSync(path.dirname(values.out), { recursive: true });
+    fs.writeFileSync(values.out, text);
+  } catch (error) {
+    io.err(`tjstp types: --out ${values.out}: ${(error as Error).message}`);
+    return 1;
+  }
   io.err(`wrote ${values.out}: ${apps.map((app) => `${app.name}@${app.version}`).join(', ')}`);
   return 0;
 };

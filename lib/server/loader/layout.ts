@@ -74,6 +74,15 @@ export const isApplication = async (dir: string): Promise<boolean> => {
   return (await exists(path.join(dir, MANIFEST))) || (await exists(path.join(dir, 'api')));
 };
 
+/**
+ * Why a directory held no applications, when it is one itself (a common
+ * slip: `--applications ./chat` for `--applications .`); '' otherwise.
+ */
+export const applicationsDirectoryHint = async (dir: string): Promise<string> => {
+  if (!(await isApplication(path.resolve(dir)))) return '';
+  return `: ${dir} is an application itself; pass the directory that holds it (${path.dirname(dir)})`;
+};
+
 /** Reads one application directory: identity, config and the files to load. */
 export const readLayout = async (dir: string): Promise<ApplicationLayout> => {
   const base = path.basename(dir);

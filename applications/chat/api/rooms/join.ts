@@ -1,5 +1,5 @@
 import { RemoteError, type MethodContext, type MethodDefinition } from 'tjstp';
-import { recent } from '../../lib/history';
+import { recent, messageSchema } from '../../lib/history';
 import { chatLimits } from '../../lib/limits';
 import { displayName, roomSchema } from '../../lib/names';
 
@@ -7,7 +7,7 @@ import { displayName, roomSchema } from '../../lib/names';
 export default {
   description: 'Join a room; returns its recent messages',
   parameters: [roomSchema],
-  returns: { type: 'array' },
+  returns: { type: 'array', items: messageSchema },
   handler: (context: MethodContext, room: string) => {
     const { roomsPerSession } = chatLimits(context.config);
     const joined = context.channels;

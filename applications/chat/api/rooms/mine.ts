@@ -1,4 +1,8 @@
-import type { MethodContext } from 'tjstp';
+import type { MethodContext, MethodDefinition } from 'tjstp';
 
-/** The rooms this session is in. */
-export default (context: MethodContext) => context.channels;
+export default {
+  description: 'The rooms this session is in',
+  parameters: [],
+  returns: { type: 'array', items: { type: 'string' } },
+  handler: (context: MethodContext) => [...context.channels],
+} satisfies MethodDefinition;

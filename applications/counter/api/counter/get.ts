@@ -1,3 +1,8 @@
-import type { MethodContext } from 'tjstp';
+import type { MethodContext, MethodDefinition } from 'tjstp';
 
-export default (context: MethodContext) => (context.state.counter as number | undefined) ?? 0;
+export default {
+  description: 'This session\'s counter',
+  parameters: [],
+  returns: { type: 'integer' },
+  handler: (context: MethodContext) => (context.state.counter as number | undefined) ?? 0,
+} satisfies MethodDefinition;
