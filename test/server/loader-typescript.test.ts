@@ -81,6 +81,10 @@ describe('TypeScript applications', () => {
       'app/api/a/f.js': "import fs from 'node:fs';\nexport default (x: number) => fs && x;\n",
     }, 'app/api/a/f.js', ':2:18: SyntaxError: Unexpected token, expected ","'],
     ['a thrown string', { 'app/api/a/f.js': "throw 'not an error';\n" }, 'app/api/a/f.js', ': threw not an error'],
+    // sucrase reports an error in a typed arrow function's body at the arrow: the message says so.
+    ['a syntax error in the body of a typed arrow function', {
+      'app/api/a/f.ts': "import type { MethodContext } from 'tjstp';\nexport default (context: MethodContext, n: number) => {\n  const y = n +;\n  return y;\n};\n",
+    }, 'app/api/a/f.ts', ':2:52: SyntaxError: Unexpected token, expected ";" (somewhere in the arrow function that starts here)'],
   ];
   for (const [what, files, file, expected] of failing) {
     it(`reports ${what} at its line and column, in one line`, async () => {

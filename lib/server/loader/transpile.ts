@@ -52,6 +52,24 @@ const options = (filename: string): Sucrase.Options => ({
 const isSucraseError = (error: unknown): error is Error & { loc: { line: number; column: number } } =>
   error instanceof Error && typeof (error as { loc?: { line?: unknown } }).loc?.line === 'number';
 
+/**
+ * sucrase parses `(a: T) => …` by trying an arrow function and, when
+ * anything in its body fails, reports the error at the arrow: the real one
+ * is further on. (In `function` syntax it reports the right place.)
+ */
+const ARROW_HINT = ' (somewhere in the arrow function that starts here)';
+
+/**
+ * Whether sucrase's `loc` points at the `=>` of a complete parameter list
+ * (`) =>`): an error right at an arrow that follows anything else, such as
+ * `(x: number =>`, is where it says.
+ */
+const atArrow = (source: string, loc: { line: number; column: number }): boolean => {
+  const line = source.split('\n', loc.line)[loc.line - 1] ?? '';
+  const at = [loc.column - 1, loc.column].find((column) => line.startsWith('=>', column));
+  return at !== undefined && line.slice(0, at).trimEnd().endsWith(')');
+};
+
 const createTranspiler = (sucrase: typeof Sucrase): Transpiler => {
   /** Transpiled code by file, reused while the source is unchanged. */
   const transpiled = new Map<string, { source: string; code: string }>();
@@ -65,7 +83,7 @@ const createTranspiler = (sucrase: typeof Sucrase): Transpiler => {
       } catch (error) {
         if (!isSucraseError(error)) throw error;
         const reason = error.message.replace(/^Error transforming [^]*?: /, '').replace(/ \(\d+:\d+\)$/, '');
-        throw new LoadError(filename, `SyntaxError: ${reason}`, { cause: error, position: error.loc });
+        throw new LoadError(filename, `SyntaxError: ${reason}${atArrow(source, error.loc) ? ARROW_HINT : ''}`, { cause: error, position: error.loc });
       }
       transpiled.set(filename, { source, code });
       return code;
