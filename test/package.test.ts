@@ -69,23 +69,42 @@ describe('the published package', { timeout: 120_000 }, () => {
     }
   });
 
-  it('imports as an ES module and serves a call with the ES build on both ends', async () => {
-    const script = path.join(work, 'project', 'smoke.mjs');
-    fs.writeFileSync(script, `
-      import { Server, connect, RemoteError } from 'tjstp';
-      import { Client } from 'tjstp/client';
-      const server = new Server({ logger: { info() {}, warn() {}, error() {} }, applications: [{ name: 'a', version: '1.0.0',
-        api: { math: { add: (context, x, y) => x + y, fail: () => { throw new RemoteError(1001, 'no'); } } } }] });
-      const [listener] = await server.listen({ host: '127.0.0.1', tcp: 0 });
-      const client = await connect(listener.url, { app: 'a' });
-      const sum = await client.call('math', 'add', 2, 3);
-      const failure = await client.call('math', 'fail').catch((error) => error);
-      console.log(JSON.stringify({ sum, code: failure.code, remote: failure instanceof RemoteError, client: client instanceof Client }));
-      client.close();
-      await server.close();
+  /**
+   * Runs a program in the project that serves an in-code application and
+   * calls it through the installed package: `imports` bring `Server`,
+   * `connect`, `RemoteError` (from `tjstp`) and `Client` (from
+   * `tjstp/client`), `resolve` names the file an import specifier loads.
+   */
+  const smoke = async (file: string, imports: string, resolve: string): Promise<unknown> => {
+    const script = path.join(work, 'project', file);
+    fs.writeFileSync(script, `${imports}
+      (async () => {
+        const server = new Server({ logger: { info() {}, warn() {}, error() {} }, applications: [{ name: 'a', version: '1.0.0',
+          api: { math: { add: (context, x, y) => x + y, fail: () => { throw new RemoteError(1001, 'no'); } } } }] });
+        const [listener] = await server.listen({ host: '127.0.0.1', tcp: 0 });
+        const client = await connect(listener.url, { app: 'a' });
+        const sum = await client.call('math', 'add', 2, 3);
+        const failure = await client.call('math', 'fail').catch((error) => error);
+        const entries = ['tjstp', 'tjstp/client'].map((name) => String(${resolve}).replace(/^.*node_modules[\\\\/]tjstp[\\\\/]/, ''));
+        console.log(JSON.stringify({ sum, code: failure.code, remote: failure instanceof RemoteError, client: client instanceof Client, entries }));
+        client.close();
+        await server.close();
+      })().catch((error) => { console.error(error); process.exitCode = 1; });
     `);
     const { stdout } = await run(process.execPath, [script], { cwd: path.dirname(script), timeout: 20_000 });
-    assert.deepEqual(JSON.parse(stdout.trim()), { sum: 5, code: 1001, remote: true, client: true });
+    return JSON.parse(stdout.trim());
+  };
+
+  it('imports as an ES module and serves a call with the ES build on both ends', async () => {
+    const imports = "import { Server, connect, RemoteError } from 'tjstp';\nimport { Client } from 'tjstp/client';";
+    assert.deepEqual(await smoke('smoke.mjs', imports, 'import.meta.resolve(name)'),
+      { sum: 5, code: 1001, remote: true, client: true, entries: ['dist/esm/index.js', 'dist/esm/client/index.js'] });
+  });
+
+  it('requires as CommonJS and serves a call with the CommonJS build on both ends', async () => {
+    const imports = "const { Server, connect, RemoteError } = require('tjstp');\nconst { Client } = require('tjstp/client');";
+    assert.deepEqual(await smoke('smoke.cjs', imports, 'require.resolve(name)'),
+      { sum: 5, code: 1001, remote: true, client: true, entries: ['dist/lib/index.js', 'dist/lib/client/index.js'] });
   });
 
   it('tree-shakes for a browser: RemoteError alone is small, the whole client has no Node built-in, the root entry is not for pages', async (t) => {
