@@ -2,9 +2,11 @@
  * The package as users install it: packed once with `npm pack`, linted by
  * publint and @arethetypeswrong/cli, unpacked and checked for what it must
  * carry (both builds, source maps with their sources, the bundled
- * applications with their application.json), imported as an ES module in
- * a child process, and bundled for a browser by esbuild to prove that the
- * ES build tree-shakes: `RemoteError` alone must not pull in the client.
+ * applications with their application.json), imported as an ES module and
+ * required as CommonJS in child processes, bundled for a browser by esbuild
+ * to prove that the ES build tree-shakes (`RemoteError` alone must not pull
+ * in the client) and that the root entry is not for pages, and compiled
+ * against by consumer projects under node16, bundler and a page's settings.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +20,72 @@ import zlib from 'node:zlib';
 const run = promisify(execFile);
 const root = path.join(__dirname, '..', '..');
 const bin = (name: string): string => path.join(root, 'node_modules', '.bin', name);
+
+const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+
+/*
+ * The consumer projects' sources, put together per project below. Each
+ * sample compiles only while the package's types are right: `exactly`
+ * fails on `any` (which `Equal` matches to nothing but `any`), and a
+ * `@ts-expect-error` with no error under it is an error of its own.
+ */
+const equality = `
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+const exactly = <Check extends true>(): Check | undefined => undefined;
+`;
+const serverImports = "import { Server, connect, RemoteError, defineApplication, type ApiOf, type MethodContext } from 'tjstp';";
+
+/** An in-code application served and called through `typeof shop` and `ApiOf`. */
+const inCode = `
+export const shop = defineApplication({
+  name: 'shop',
+  api: {
+    cart: {
+      add: (context: MethodContext, item: string, count = 1) => {
+        context.emit('cart', 'changed', count);
+        return count + item.length;
+      },
+      fail: () => {
+        throw new RemoteError(1001, 'Sold out');
+      },
+    },
+  },
+});
+
+export const serveAndCall = async (): Promise<number | undefined> => {
+  const server = new Server({ applications: [shop] });
+  const [listener] = await server.listen({ host: '127.0.0.1', tcp: 0 });
+  const client = await connect<typeof shop>(listener.url, { app: 'shop' });
+  const total = await client.api.cart.add('apple', 2);
+  exactly<Equal<typeof total, number>>();
+  // @ts-expect-error: the item is a string
+  await client.api.cart.add(42);
+  const failure: unknown = await client.api.cart.fail().catch((error: unknown) => error);
+  const events = await connect<ApiOf<typeof shop, { cart: { changed: [count: number] } }>>(listener.url, { app: 'shop' });
+  events.onEvent('cart.changed', (count) => exactly<Equal<typeof count, number>>());
+  // @ts-expect-error: the shop sends no such event
+  events.onEvent('cart.emptied', () => undefined);
+  client.close();
+  events.close();
+  await server.close();
+  return failure instanceof RemoteError ? failure.code : undefined;
+};
+`;
+
+/** A call through the declarations `tjstp types` wrote (api.d.ts, imported as `ChatApi` by the file). */
+const generated = (connectWith: 'connect' | 'connectBrowser'): string => `
+export const chat = async (url: string): Promise<unknown> => {
+  const client = await ${connectWith}<ChatApi>(url, { app: 'chat' });
+  const id = await client.api.rooms.say('lobby', 'hi');
+  exactly<Equal<typeof id, number>>();
+  // @ts-expect-error: the text is a string
+  await client.api.rooms.say('lobby', 42);
+  client.onEvent('rooms.message', (message) => exactly<Equal<typeof message.text, string>>());
+  const failure: unknown = await client.call('rooms', 'say', 'lobby', 'hi').catch((error: unknown) => error);
+  client.close();
+  return failure;
+};
+`;
 
 describe('the published package', { timeout: 120_000 }, () => {
   let work = '';
@@ -130,5 +198,75 @@ describe('the published package', { timeout: 120_000 }, () => {
       .then(() => undefined, (error: { errors?: { text: string }[] }) => error);
     const unresolved = (viaRoot?.errors ?? []).map((error) => error.text);
     assert.ok(unresolved.some((text) => /^Could not resolve "node:[a-z_]+"$/.test(text)), `bundling tjstp for a page: ${unresolved.slice(0, 3).join('; ') || 'no error'}`);
+  });
+
+  /*
+   * Consumer projects, type-checked by tsc against the installed package
+   * (found in <work>/project/node_modules, never the repository's sources),
+   * one tsc each, side by side. Each must compile; a failure shows tsc's
+   * diagnostics. The Node projects skip the declarations' own check (as
+   * most projects do): attw covers their resolution, and the page's project
+   * checks the client's declarations in full.
+   */
+  describe('type-checks consumer projects against the installed package', { concurrency: true }, () => {
+    const consumers = (): string => path.join(work, 'project', 'consumers');
+    const shipped = (file: string): string => path.join(unpacked, file);
+
+    before(async () => {
+      fs.mkdirSync(consumers());
+      await run(process.execPath, [shipped('dist/bin/tjstp.js'), 'types', '--applications', shipped('applications'), '--out', path.join(consumers(), 'api.d.ts')]);
+    });
+
+    /** Writes the project (with api.d.ts and a tsconfig of `options`), runs tsc, and returns the files it read. */
+    const typeCheck = async (name: string, options: Record<string, unknown>, files: Record<string, string>): Promise<string[]> => {
+      const dir = path.join(consumers(), name);
+      fs.mkdirSync(dir);
+      fs.copyFileSync(path.join(consumers(), 'api.d.ts'), path.join(dir, 'api.d.ts'));
+      const tsconfig = { compilerOptions: { target: 'ES2022', strict: true, noEmit: true, ...options }, include: ['*.ts', '*.cts'] };
+      for (const [file, text] of Object.entries({ 'tsconfig.json': JSON.stringify(tsconfig, null, 2), ...files })) {
+        fs.writeFileSync(path.join(dir, file), text);
+      }
+      const outcome = await run(process.execPath, [tsc, '-p', '.', '--pretty', 'false', '--listFiles'], { cwd: dir, maxBuffer: 16 * 1024 * 1024 })
+        .then(({ stdout }) => ({ failed: false, stdout, stderr: '' }),
+          (error: { stdout?: string; stderr?: string }) => ({ failed: true, stdout: error.stdout ?? '', stderr: error.stderr ?? String(error) }));
+      const lines = outcome.stdout.split('\n').filter((line) => line !== '');
+      const diagnostics = lines.filter((line) => !path.isAbsolute(line));
+      assert.ok(!outcome.failed && diagnostics.length === 0, `tsc on the ${name} consumer:\n${diagnostics.join('\n')}\n${outcome.stderr}`);
+      const read = lines.filter((line) => path.isAbsolute(line));
+      assert.ok(!read.some((file) => file.startsWith(path.join(root, 'lib')) || file.startsWith(path.join(root, 'dist'))), 'nothing of the repository is read');
+      return read;
+    };
+
+    it('node16 modules: an ES module (`./api.js`) and a .cts, each reading its own build\'s declarations', async () => {
+      const read = await typeCheck('node16', { module: 'node16', moduleResolution: 'node16', types: ['node'], skipLibCheck: true }, {
+        'package.json': '{ "type": "module" }\n',
+        'consumer.ts': `${serverImports}\nimport type { ChatApi } from './api.js';\n${equality}${inCode}${generated('connect')}`,
+        'consumer.cts': `${serverImports}\n${equality}${inCode}`,
+      });
+      assert.ok(read.includes(shipped('dist/esm/index.d.ts')), 'the ES module reads the ES declarations');
+      assert.ok(read.includes(shipped('dist/lib/index.d.ts')), 'the .cts reads the CommonJS declarations');
+    });
+
+    it('bundler resolution: the in-code application and the generated declarations', async () => {
+      const read = await typeCheck('bundler', { module: 'esnext', moduleResolution: 'bundler', types: ['node'], skipLibCheck: true }, {
+        'consumer.ts': `${serverImports}\nimport type { ChatApi } from './api';\n${equality}${inCode}${generated('connect')}`,
+      });
+      assert.ok(read.includes(shipped('dist/esm/index.d.ts')));
+    });
+
+    it('a page: tjstp/client compiles with the DOM and without Node types, its declarations checked too', async () => {
+      const page = `${generated('connectBrowser')}
+export const show = async (): Promise<void> => {
+  const failure = await chat(\`wss://\${location.host}/\`);
+  document.title = failure instanceof RemoteError ? \`failed with \${failure.code}\` : 'ok';
+};
+`;
+      const read = await typeCheck('browser', {
+        module: 'esnext', moduleResolution: 'bundler', customConditions: ['browser'], lib: ['ES2022', 'DOM'], types: [], skipLibCheck: false,
+      }, { 'page.ts': `import { connectBrowser, RemoteError } from 'tjstp/client';\nimport type { ChatApi } from './api';\n${equality}${page}` });
+      assert.ok(read.includes(shipped('dist/esm/client/index.d.ts')), 'the page reads the client\'s declarations');
+      const unwanted = read.filter((file) => /[\\/]@types[\\/]node[\\/]|[\\/]dist[\\/]esm[\\/]index\.d\.ts$/.test(file));
+      assert.equal(unwanted.length, 0, `no Node types, no server, yet it read ${unwanted.slice(0, 3).join(', ')}…`);
+    });
   });
 });
