@@ -83,7 +83,6 @@ const main = async () => {
     heartbeatInterval: 5000,
     onEvent,
   });
-  window.demo = { client, drop };
   const state = (value) => {
     $('state').textContent = value;
     $('state').className = value;
@@ -135,8 +134,9 @@ const main = async () => {
     event.target.textContent = offline ? 'go online' : 'go offline';
     event.target.setAttribute('aria-pressed', String(offline));
     if (offline) drop();
-    // As the client does on the page's 'online' event: no waiting out the backoff.
-    else if (client.state === 'waiting') client.reconnect();
+    // As the client does on the page's 'online' event: the backoff wait ends.
+    // Not waiting (false) means connected or already trying: nothing to hurry.
+    else client.reconnectNow();
   });
 };
 

@@ -25,6 +25,9 @@ const demoFiles = (config: (req: http.IncomingMessage) => string): Map<string, S
   ['/config.json', { type: 'application/json; charset=utf-8', body: config }],
 ]);
 
+/** The application the page talks to. */
+export const DEMO_APP = 'chat';
+
 const wildcard = new Set(['0.0.0.0', '::', '']);
 
 /**
@@ -54,7 +57,7 @@ export interface DemoServer {
  * so that a taken port fails the start before any session is served.
  */
 export const startDemo = async (options: { host: string; port: number; wsUrl: () => string | undefined; app?: string }): Promise<DemoServer> => {
-  const { host, port, wsUrl, app = 'chat' } = options;
+  const { host, port, wsUrl, app = DEMO_APP } = options;
   const config = (req: http.IncomingMessage): string => {
     const listener = wsUrl();
     return JSON.stringify({ app, url: listener === undefined ? null : pageWebSocketUrl(listener, host, req.headers.host) });

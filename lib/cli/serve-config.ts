@@ -138,6 +138,9 @@ const flags = {
 
 export class ConfigError extends Error {}
 
+/** Settings that cannot work together (exit 2, as for bad flags), found only once the applications are loaded. */
+export class UsageError extends ConfigError {}
+
 const integer = (value: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number => {
   const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof number !== 'number' || !Number.isInteger(number) || number < 0 || number > max) {

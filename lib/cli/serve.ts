@@ -14,8 +14,8 @@ import { Server, type Logger } from '../server/server.js';
 import { errorText, logError } from '../server/options.js';
 import { SessionFileError, takeSessionFile, writeSessionFile, type TakenSessionFile } from '../server/session-file.js';
 import type { ListenOptions } from '../server/listeners.js';
-import { ConfigError, readServeConfig, serveUsage, type ServeConfig } from './serve-config.js';
-import { startDemo, type DemoServer } from './demo.js';
+import { ConfigError, UsageError, readServeConfig, serveUsage, type ServeConfig } from './serve-config.js';
+import { DEMO_APP, startDemo, type DemoServer } from './demo.js';
 
 export interface ServeIo {
   out(line: string): void;
@@ -61,6 +61,10 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
   if (!fs.existsSync(config.applications)) throw new ConfigError(`--applications ${config.applications}: no such directory`);
   const loaded = await loadApplications(config.applications, { onError: (error) => logError(logger, 'application error', error) });
   if (loaded.applications.length === 0) throw new ConfigError(`--applications ${config.applications}: no applications found${await applicationsDirectoryHint(config.applications)}`);
+  // The page talks to the chat application only: without it every call would fail with error 10.
+  if (config.http !== undefined && !loaded.applications.some((app) => app.name === DEMO_APP)) {
+    throw new UsageError(`--http: the demo page needs the ${DEMO_APP} application; none in ${config.applications}`);
+  }
   const server = new Server({
     applications: loaded.applications,
     logger,
@@ -180,7 +184,7 @@ const saveSessionFile = async (server: Server, file: string, io: ServeIo): Promi
   if (report.unserializable > 0) io.err(`warning: ${report.unserializable} session(s) not saved: their application state is not JSON`);
 };
 
-/** The command: exit code 0 on a clean stop, 1 on a failed start, 2 on bad usage. */
+/** The command: exit code 0 on a clean stop, 1 on a failed start, 2 on bad usage (flags, or `--http` without the chat application). */
 export const serveCommand = async (args: readonly string[], io: ServeIo): Promise<number> => {
   let config: ServeConfig | 'help';
   try {
@@ -206,7 +210,7 @@ export const serveCommand = async (args: readonly string[], io: ServeIo): Promis
     // A mistake in a file of the application: where and what, in one line; a stack would show only the loader.
     const text = error instanceof ConfigError ? error.message : error instanceof LoadError ? error.describe(config.applications) : (error as Error).stack ?? String(error);
     io.err(`tjstp serve: ${text}`);
-    return 1;
+    return error instanceof UsageError ? 2 : 1;
   }
   return new Promise<number>((resolve) => {
     const stop = (signal: string): void => {

@@ -423,12 +423,19 @@ export class Client<Api extends ApiSource = Untyped> extends TypedEmitter<Client
     else this.#transport?.destroy();
   }
 
-  /** The server said why it is closing; a lost session is not retried. */
+  /** The server said why it is closing; a lost session is not retried, nor one another client took. */
   #onGoodbye(error: RemoteError): void {
     this.#lastError = error;
     if (error.code === ErrorCode.SESSION_LOST || error.code === ErrorCode.PROTOCOL_ERROR) {
       const reason = isSessionLossReason(error.info[0]) ? error.info[0] : SessionLossReason.PROTOCOL;
       this.#loseSession(reason);
+    } else if (error.code === ErrorCode.SUPERSEDED && !this.#peer.legacyPeer) {
+      // A restore over another connection took the session, and this
+      // client made none (it hears only its current connection): a copy of
+      // its ticket did, e.g. a duplicated tab. Restoring again would take
+      // the session back, and the copy would do the same, for ever; the
+      // newer holder keeps it and this one starts anew.
+      this.#loseSession(SessionLossReason.STALE);
     }
   }
 

@@ -2,11 +2,13 @@
  * `tjstp serve --http`: the demo page as users get it, from a child
  * process. Its fixed files with their content types, nothing else (no
  * traversal, no listing, GET and HEAD only), the WebSocket URL the page is
- * given; and, where Chromium is installed, two tabs chatting through it,
- * one of them dropping its connection and saying something meanwhile.
+ * given, no page without the chat application; and, where Chromium is
+ * installed, two tabs chatting through it, one of them dropping its
+ * connection and saying something meanwhile.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -15,7 +17,7 @@ import type { Browser, Page } from 'playwright-core';
 import { pageWebSocketUrl } from '../../lib/cli/demo';
 import { readServeConfig } from '../../lib/cli/serve-config';
 import { browserMissing, launchBrowser, pageProblems } from '../helpers/browser';
-import { startServe, type ServeChild } from '../helpers/serve-child';
+import { BIN, ROOT, startServe, type ServeChild } from '../helpers/serve-child';
 
 interface TextCheck {
   equals?: string;
@@ -61,6 +63,19 @@ it('--http is a port, needs a WebSocket listener, and is a config key', () => {
     assert.equal((readServeConfig(['--config', file, '--http', '0']) as { http?: number }).http, 0, 'the flag wins');
     fs.writeFileSync(file, JSON.stringify({ http: 'yes' }));
     assert.throws(() => readServeConfig(['--config', file]), /http: expected a whole number/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('--http refuses applications without chat in one line, exit 2: the page could only fail', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-demo-'));
+  try {
+    fs.cpSync(path.join(ROOT, 'applications', 'counter'), path.join(dir, 'counter'), { recursive: true });
+    const run = spawnSync(process.execPath, [BIN, 'serve', '--no-session-file', '--no-watch', '--applications', dir, '--ws', '0', '--http', '0'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(run.status, 2, run.stderr);
+    assert.equal(run.stdout, '', 'nothing served, nothing listening');
+    assert.equal(run.stderr, `tjstp serve: --http: the demo page needs the chat application; none in ${dir}\n`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -140,6 +155,7 @@ describe('tjstp serve --http', () => {
         await tab.goto(page);
         await until(tab, 'state', { equals: 'ready' });
       }
+      assert.equal(await ann.evaluate(() => 'demo' in globalThis), false, 'the page leaves no global behind');
       await ann.fill('#text', 'hello from ann');
       await ann.click('#say button');
       await until(bob, 'log', { includes: 'hello from ann' });

@@ -149,6 +149,30 @@ describe('session loss on one server', () => {
     );
   });
 
+  it('two clients with one ticket (a copied ticket): the newer keeps the session, the older gives it up (stale) once, no tug of war', async () => {
+    const older = await open();
+    assert.equal(await older.call('counter', 'increment'), 1);
+    const ticket = older.session;
+    assert.ok(ticket);
+    const lost: string[] = [];
+    older.on('sessionLost', (error) => lost.push(error.reason));
+    let readies = 0;
+    older.on('ready', () => readies++);
+    const newer = await open({ session: ticket });
+    newer.on('ready', () => readies++);
+    await waitFor(() => lost.length > 0 && older.state === 'ready', 5000, 'the older client on a new session');
+    const connections = proxy.connections;
+    // A tug of war would reconnect every few ms (fastReconnect): none may follow.
+    await delay(500);
+    assert.equal(proxy.connections, connections, 'settled');
+    assert.deepEqual(lost, ['stale']);
+    assert.equal(readies, 1, 'one new session, and nothing else');
+    assert.equal(newer.session?.id, ticket.id, 'the newer restore keeps the session');
+    assert.notEqual(older.session?.id, ticket.id);
+    assert.equal(await newer.call('counter', 'increment'), 2, 'with its state');
+    assert.equal(await older.call('counter', 'increment'), 1, 'a new session, its own state');
+  });
+
   it('close() ends the session on the server and fails pending calls', async () => {
     const client = await open();
     const ended = once<[ServerSession, string]>(fixture.server, 'end', 2000);
