@@ -227,7 +227,8 @@ export class RemoteError extends TjstpError {
 
   /** This copy's RemoteError for one of any copy: the same object when it already is one. */
   static from(value: RemoteErrorLike): RemoteError {
-    if (value instanceof RemoteError) return value;
+    // This copy's own class, by prototype: `instanceof` goes by the brand, which any copy (or a look-alike) carries.
+    if (Function.prototype[Symbol.hasInstance].call(RemoteError, value)) return value as RemoteError;
     const { message, info } = value;
     return new RemoteError(value.code, typeof message === 'string' ? message : undefined, Array.isArray(info) ? info : []);
   }

@@ -237,8 +237,9 @@ export class ServerConnection {
   }
 
   #handshakeFailed(error: unknown): void {
-    if (error instanceof RemoteError) {
-      this.fail(error, error.info.length > 0 ? [error.code, error.message, ...error.info] : error.toJstp());
+    if (RemoteError.is(error)) {
+      const remote = RemoteError.from(error);
+      this.fail(remote, remote.info.length > 0 ? [remote.code, remote.message, ...remote.info] : remote.toJstp());
     } else if (error instanceof TjstpError) {
       this.fail(error);
     } else {
