@@ -10,12 +10,14 @@ export {
   silentLogger,
   type Authenticate,
   type AuthenticationRequest,
+  type LogFields,
   type Logger,
   type Refusal,
   type ServerEvents,
   type ServerOptions,
   type ServerStats,
 } from './server/server.js';
+export { jsonLogger, type JsonLogger, type LogLevel, type LoggedError } from './server/json-logger.js';
 export { defaultAdmissionLimits, type AdmissionLimits } from './server/admission.js';
 export { defaultRestoreOptions, type RestoreOptions } from './server/restore.js';
 export {

@@ -13,7 +13,7 @@ import { ApplicationFailure } from './failure.js';
 import { FailureLog } from './failure-log.js';
 import { BUILTIN_INTERFACE, compileApplication, type CompiledApplication } from './loader/compile.js';
 import type { JsonSchema } from './loader/schema.js';
-import { logError, type Logger } from './options.js';
+import { logError, withFields, type Logger } from './options.js';
 
 export type { JsonSchema };
 
@@ -309,7 +309,7 @@ export class Application {
     try {
       if (error instanceof ApplicationFailure && !this.#failures.admit(error.source, error.cause ?? error)) return;
       if (this.#onError) this.#onError(error);
-      else if (this.#host) logError(this.#host.logger, error.message, error);
+      else if (this.#host) logError(withFields(this.#host.logger, { app: this.#label }), error.message, error);
       else console.error(error);
     } catch (failure) {
       // A failing logger must not turn one failure into an unhandled rejection.
