@@ -47,6 +47,7 @@ export {
   type WatchReport,
 } from './server/loader/index.js';
 export { Channels } from './server/channels.js';
+export type { AdminOptions, AdminStats, VersionSessions } from './server/admin.js';
 export { ApplicationFailure } from './server/failure.js';
 export { FailureLog, defaultFailureLog, type FailureLogOptions } from './server/failure-log.js';
 export type { Listener, ListenOptions, SecureListenOptions } from './server/listeners.js';

@@ -9,6 +9,7 @@
  */
 import semver from 'semver';
 import { ErrorCode, RemoteError } from '../protocol/errors.js';
+import type { AdminOptions } from './admin.js';
 import { ApplicationFailure } from './failure.js';
 import { FailureLog } from './failure-log.js';
 import { BUILTIN_INTERFACE, compileApplication, type CompiledApplication } from './loader/compile.js';
@@ -128,6 +129,8 @@ export interface ApplicationDefinition {
   stop?: Hook;
   /** Runs for a new session whose client sent the state of one it lost (see {@link ResumeHook}). */
   resume?: ResumeHook;
+  /** Who may read the server's numbers (`$tjstp.stats`); nobody without it (see {@link AdminOptions}). */
+  admin?: AdminOptions;
 }
 
 /**
@@ -188,6 +191,11 @@ export class Application {
 
   get description(): string | undefined {
     return this.#compiled.description;
+  }
+
+  /** Its admin users and what they may read; undefined: none. */
+  get admin(): AdminOptions | undefined {
+    return this.#compiled.admin;
   }
 
   /** Method names of an interface, for `inspect`. */

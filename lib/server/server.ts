@@ -142,6 +142,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       refuse: (session, refusal) => this.#refused(refusal, session.transport?.remoteAddress ?? 'unknown'),
       onEvent: (session, iface, name, args) => this.emit('event', session, iface, name, args),
       broadcast: (app, iface, name, args) => this.broadcast(app, iface, name, args),
+      stats: () => this.stats(),
     });
     if (options.store !== undefined) {
       const shared = new SharedSessions(options.store, {
