@@ -160,10 +160,17 @@ export const statsCommand = async (
     client = new Client({ app: options.app, login, transport, reconnect: false });
     try {
       await client.open();
-      if (options.loginMethod !== undefined && credentials !== undefined) await client.call(...options.loginMethod, credentials.user, credentials.password);
     } catch (error) {
       io.err(`tjstp stats: cannot connect to ${options.url} (${options.app}): ${formatError(error, { colors: false })}`);
       return EXIT_CONNECT;
+    }
+    if (options.loginMethod !== undefined && credentials !== undefined) {
+      try {
+        await client.call(...options.loginMethod, credentials.user, credentials.password);
+      } catch (error) {
+        io.err(`tjstp stats: cannot log in to ${options.url} (${options.app}) with ${options.loginMethod.join('.')}: ${formatError(error, { colors: false })}`);
+        return EXIT_CONNECT;
+      }
     }
     try {
       const stats = await fetchStats(client);
