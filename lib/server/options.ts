@@ -39,9 +39,9 @@ export interface Logger {
  */
 export type LogFields = { app?: string; session?: string; reason?: string };
 
-/** `logger` with `fields` on every line, when it takes fields (has `child`); else `logger` itself. */
-export const withFields = (logger: Logger, fields: LogFields): Logger =>
-  typeof logger.child === 'function' ? logger.child(fields) : logger;
+/** `logger` with `fields` on every line, when there are some and it takes them (has `child`); else `logger` itself. */
+export const withFields = (logger: Logger, fields: LogFields | undefined): Logger =>
+  fields !== undefined && typeof logger.child === 'function' ? logger.child(fields) : logger;
 
 /** Logs `message` with what was thrown, as {@link Logger} says. */
 export const logError = (logger: Logger, message: string, thrown: unknown): void => {

@@ -110,7 +110,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       bindAddress: options.bindAddress ?? defaultRestoreOptions.bindAddress,
       raceWindow: options.raceWindow ?? defaultRestoreOptions.raceWindow,
     };
-    this.#warnings = new LogThrottle<LogFields>((line, fields) => (fields ? withFields(this.logger, fields) : this.logger).warn(line));
+    this.#warnings = new LogThrottle<LogFields>((line, fields) => withFields(this.logger, fields).warn(line));
     const budget = new MemoryBudget(options.maxSessionMemory ?? defaultMaxSessionMemory(), () => this.#registry.reclaim());
     this.#registry = new SessionRegistry({
       index: this.sessions,
