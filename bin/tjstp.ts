@@ -2,11 +2,13 @@
 /**
  * The `tjstp` command: `serve` runs the application server, `connect` opens
  * an interactive (or scripted) session, `types` writes declarations for
- * typed clients; `help` and `--version` say what this is. Exit code 2
- * (bad usage) for no command or an unknown one.
+ * typed clients, `stats` prints what a server reports of its sessions;
+ * `help` and `--version` say what this is. Exit code 2 (bad usage) for no
+ * command or an unknown one.
  */
 import { connectCommand } from '../lib/cli/connect';
 import { serveCommand } from '../lib/cli/serve';
+import { statsCommand } from '../lib/cli/stats';
 import { typesCommand } from '../lib/cli/types';
 
 const usage = `Usage: tjstp <command> [options]
@@ -15,6 +17,7 @@ Commands:
   serve      serve the applications in a directory (tjstp serve --help)
   connect    open a session from the terminal or a script (tjstp connect --help)
   types      write TypeScript declarations for typed clients (tjstp types --help)
+  stats      what a server reports of its sessions (tjstp stats --help)
   help       this text
 
 Options:
@@ -35,6 +38,8 @@ const main = async (): Promise<number> => {
       return connectCommand(rest, io);
     case 'types':
       return typesCommand(rest, io);
+    case 'stats':
+      return statsCommand(rest, io);
     case '--version':
     case '-v':
       io.out((require('../../package.json') as { version: string }).version);

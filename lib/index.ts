@@ -10,12 +10,14 @@ export {
   silentLogger,
   type Authenticate,
   type AuthenticationRequest,
+  type LogFields,
   type Logger,
   type Refusal,
   type ServerEvents,
   type ServerOptions,
   type ServerStats,
 } from './server/server.js';
+export { jsonLogger, type JsonLogger, type LogLevel, type LoggedError } from './server/json-logger.js';
 export { defaultAdmissionLimits, type AdmissionLimits } from './server/admission.js';
 export { defaultRestoreOptions, type RestoreOptions } from './server/restore.js';
 export {
@@ -45,6 +47,7 @@ export {
   type WatchReport,
 } from './server/loader/index.js';
 export { Channels } from './server/channels.js';
+export type { AdminOptions, AdminStats, VersionSessions } from './server/admin.js';
 export { ApplicationFailure } from './server/failure.js';
 export { FailureLog, defaultFailureLog, type FailureLogOptions } from './server/failure-log.js';
 export type { Listener, ListenOptions, SecureListenOptions } from './server/listeners.js';

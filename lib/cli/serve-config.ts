@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { LOG_FORMATS, type LogFormat } from './log-format.js';
 
 export interface ServeConfig {
   /** Directory holding the applications. */
@@ -48,6 +49,8 @@ export interface ServeConfig {
   redis?: string;
   /** Worker processes sharing the listeners (needs `redis`). */
   workers?: number;
+  /** `text` (default), or `json`: one JSON object a line on stderr. */
+  logFormat: LogFormat;
 }
 
 /** Server options set by a whole number, with their flags. */
@@ -104,6 +107,7 @@ export const serveUsage = `Usage: tjstp serve [options]
   --no-watch                do not reload applications when files change
   --no-ws-batching          one message per WebSocket frame for every client
                             (default: tjstp clients get tjstp-batch frames)
+  --log-format text|json    json: one JSON object a line, all on stderr (text)
 `;
 
 const flags = {
@@ -128,6 +132,7 @@ const flags = {
   'session-file': { type: 'string' },
   redis: { type: 'string' },
   workers: { type: 'string' },
+  'log-format': { type: 'string' },
   'no-session-file': { type: 'boolean' },
   'no-id-only-restore': { type: 'boolean' },
   'bind-address': { type: 'boolean' },
@@ -173,10 +178,15 @@ const text = (value: unknown, name: string): string => {
   return value;
 };
 
+const logFormat = (value: unknown, name: string): LogFormat => {
+  if (!LOG_FORMATS.includes(value as LogFormat)) throw new ConfigError(`${name}: expected ${LOG_FORMATS.join(' or ')}, got ${JSON.stringify(value)}`);
+  return value as LogFormat;
+};
+
 const configKeys = new Set([
   'applications', 'host', 'tcp', 'ws', 'tls', 'wss', 'http', 'ipc', 'cert', 'key', 'watch', 'session',
   'handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout', 'backlog', 'webSocketBatching',
-  'idOnlyRestore', 'bindAddress', 'sessionFile', 'redis', 'workers', ...Object.keys(limitSettings),
+  'idOnlyRestore', 'bindAddress', 'sessionFile', 'redis', 'workers', 'logFormat', ...Object.keys(limitSettings),
 ]);
 
 /** Reads and checks a JSON config file; relative paths in it are relative to the file. */
@@ -201,6 +211,7 @@ export const readConfigFile = (file: string): Partial<ServeConfig> => {
   if (entries.host !== undefined) config.host = text(entries.host, at('host'));
   if (entries.redis !== undefined) config.redis = redisUrl(entries.redis, at('redis'));
   if (entries.workers !== undefined) config.workers = workerCount(entries.workers, at('workers'));
+  if (entries.logFormat !== undefined) config.logFormat = logFormat(entries.logFormat, at('logFormat'));
   if (entries.sessionFile !== undefined) {
     config.sessionFile = entries.sessionFile === false ? false : path.resolve(base, text(entries.sessionFile, `${at('sessionFile')} (a path, or false)`));
   }
@@ -249,6 +260,7 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
     host: '127.0.0.1',
     watch: true,
     sessionFile: path.resolve(cwd, '.tjstp', 'sessions.json'),
+    logFormat: 'text',
     ...file,
     session: { ...file.session },
     limits: { ...file.limits },
@@ -270,6 +282,7 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
   }
   if (values.redis !== undefined) config.redis = redisUrl(values.redis, '--redis');
   if (values.workers !== undefined) config.workers = workerCount(values.workers, '--workers');
+  if (values['log-format'] !== undefined) config.logFormat = logFormat(values['log-format'], '--log-format');
   if (config.workers !== undefined && config.workers > 1 && config.redis === undefined) {
     throw new ConfigError('--workers needs --redis URL: workers share sessions and events through Redis (a session opened on one worker must resume on any other)');
   }

@@ -11,16 +11,14 @@ import { applicationsDirectoryHint } from '../server/loader/layout.js';
 import { RedisSessionStore } from '../server/redis-store.js';
 import { isWorker, reportListening, runPrimary } from './workers.js';
 import { Server, type Logger } from '../server/server.js';
-import { errorText, logError } from '../server/options.js';
+import { logError } from '../server/options.js';
 import { SessionFileError, takeSessionFile, writeSessionFile, type TakenSessionFile } from '../server/session-file.js';
 import type { ListenOptions } from '../server/listeners.js';
 import { ConfigError, UsageError, readServeConfig, serveUsage, type ServeConfig } from './serve-config.js';
 import { DEMO_APP, startDemo, type DemoServer } from './demo.js';
+import { serveLogger, type ServeIo } from './log-format.js';
 
-export interface ServeIo {
-  out(line: string): void;
-  err(line: string): void;
-}
+export type { ServeIo };
 
 const readPem = (file: string | undefined, flag: string): string => {
   try {
@@ -51,13 +49,8 @@ export interface Serving {
   stop(): Promise<void>;
 }
 
-/** Starts serving; resolves once every listener is up and printed. */
-export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> => {
-  const logger: Logger = {
-    info: (message) => io.out(message),
-    warn: (message) => io.err(`warning: ${message}`),
-    error: (first: string | object, second?: string) => io.err(`error: ${errorText(first, second)}`),
-  };
+/** Starts serving; resolves once every listener is up and printed (by `logger`: the `--log-format` one by default). */
+export const serve = async (config: ServeConfig, io: ServeIo, logger: Logger = serveLogger(config.logFormat, io)): Promise<Serving> => {
   if (!fs.existsSync(config.applications)) throw new ConfigError(`--applications ${config.applications}: no such directory`);
   const loaded = await loadApplications(config.applications, { onError: (error) => logError(logger, 'application error', error) });
   if (loaded.applications.length === 0) throw new ConfigError(`--applications ${config.applications}: no applications found${await applicationsDirectoryHint(config.applications)}`);
@@ -88,7 +81,7 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
   await loaded.start(server);
   let wsUrl: string | undefined;
   const demo = config.http === undefined ? undefined : await startDemoPage(config, config.http, () => wsUrl);
-  const taken = config.sessionFile === false ? null : await reviveSessionFile(server, config.sessionFile, io, logger);
+  const taken = config.sessionFile === false ? null : await reviveSessionFile(server, config.sessionFile, logger);
   let listeners;
   try {
     listeners = await server.listen(listenOptions(config));
@@ -100,17 +93,17 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
   }
   await taken?.commit();
   wsUrl = (listeners.find((listener) => listener.kind === 'ws') ?? listeners.find((listener) => listener.kind === 'wss'))?.url;
-  for (const app of loaded.applications) io.out(`serving ${app.name}@${app.version}`);
+  for (const app of loaded.applications) logger.info(`serving ${app.name}@${app.version}`);
   if (isWorker()) reportListening(listeners.map((listener) => listener.url));
-  else for (const listener of listeners) io.out(`listening ${listener.url}`);
+  else for (const listener of listeners) logger.info(`listening ${listener.url}`);
   if (demo) {
-    io.out(`listening ${demo.url.slice(0, -1)}`);
-    io.out(`demo page: open ${demo.url} in two tabs`);
+    logger.info(`listening ${demo.url.slice(0, -1)}`);
+    logger.info(`demo page: open ${demo.url} in two tabs`);
   }
   if (config.watch) {
     loaded.watch((report) => {
-      if (report.ok) io.out(`reloaded ${report.app}@${report.version}`);
-      else if (report.error instanceof LoadError) io.err(`error: reload of ${report.app}@${report.version} failed, the previous version keeps serving: ${report.error.describe(config.applications)}`);
+      if (report.ok) logger.info(`reloaded ${report.app}@${report.version}`);
+      else if (report.error instanceof LoadError) logger.error(`reload of ${report.app}@${report.version} failed, the previous version keeps serving: ${report.error.describe(config.applications)}`);
       else logError(logger, `reload of ${report.app}@${report.version} failed, the previous version keeps serving`, report.error);
     });
   }
@@ -130,10 +123,10 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
         const hooksFailed = await loaded.stop().then(() => undefined, (error: unknown) => ({ error }));
         if (config.redis !== undefined) {
           const parked = await server.park();
-          io.out(`parked ${parked} session(s) in Redis for the other nodes`);
+          logger.info(`parked ${parked} session(s) in Redis for the other nodes`);
         } else if (config.sessionFile !== false) {
           try {
-            await saveSessionFile(server, config.sessionFile, io);
+            await saveSessionFile(server, config.sessionFile, logger);
           } finally {
             await server.close();
           }
@@ -154,7 +147,7 @@ const startDemoPage = async (config: ServeConfig, port: number, wsUrl: () => str
 };
 
 /** Takes up the sessions a previous process saved, if any; a bad file is reported and set aside. */
-const reviveSessionFile = async (server: Server, file: string, io: ServeIo, logger: Logger): Promise<TakenSessionFile | null> => {
+const reviveSessionFile = async (server: Server, file: string, logger: Logger): Promise<TakenSessionFile | null> => {
   let taken;
   try {
     taken = await takeSessionFile(file);
@@ -167,7 +160,7 @@ const reviveSessionFile = async (server: Server, file: string, io: ServeIo, logg
   const report = server.importSessions(taken.sessions);
   const age = ((Date.now() - taken.savedAt) / 1000).toFixed(1);
   const inDoubt = report.inDoubt > 0 ? `; ${report.inDoubt} call(s) that were running answered 29 (outcome unknown)` : '';
-  io.out(`revived ${report.revived} session(s) from ${file}, saved ${age} s ago${inDoubt}`);
+  logger.info(`revived ${report.revived} session(s) from ${file}, saved ${age} s ago${inDoubt}`);
   if (report.skipped.length > 0) {
     const why = new Map<string, number>();
     for (const { app, why: reason } of report.skipped) why.set(`${app}: ${reason}`, (why.get(`${app}: ${reason}`) ?? 0) + 1);
@@ -177,11 +170,11 @@ const reviveSessionFile = async (server: Server, file: string, io: ServeIo, logg
 };
 
 /** Writes the suspended server's sessions for the next process. */
-const saveSessionFile = async (server: Server, file: string, io: ServeIo): Promise<void> => {
+const saveSessionFile = async (server: Server, file: string, logger: Logger): Promise<void> => {
   const saved = server.exportSessions();
   const report = await writeSessionFile(file, saved);
-  io.out(`saved ${report.written} session(s) to ${file} (${(report.bytes / 1024).toFixed(1)} KiB)`);
-  if (report.unserializable > 0) io.err(`warning: ${report.unserializable} session(s) not saved: their application state is not JSON`);
+  logger.info(`saved ${report.written} session(s) to ${file} (${(report.bytes / 1024).toFixed(1)} KiB)`);
+  if (report.unserializable > 0) logger.warn(`${report.unserializable} session(s) not saved: their application state is not JSON`);
 };
 
 /** The command: exit code 0 on a clean stop, 1 on a failed start, 2 on bad usage (flags, or `--http` without the chat application). */
@@ -197,26 +190,30 @@ export const serveCommand = async (args: readonly string[], io: ServeIo): Promis
     io.out(serveUsage);
     return 0;
   }
-  if (config.workers !== undefined && config.workers > 1 && !isWorker()) return runPrimary(args, config.workers, io);
-  if (isWorker()) {
+  if (config.workers !== undefined && config.workers > 1 && !isWorker()) return runPrimary(args, config.workers, serveLogger(config.logFormat, io));
+  if (isWorker() && config.logFormat === 'text') {
     const tag = `worker ${process.pid}:`;
     const { out, err } = io;
     io = { out: (line) => out(`${tag} ${line}`), err: (line) => err(`${tag} ${line}`) };
   }
+  // A JSON line says its worker in a field: a prefix would make it no longer JSON.
+  const logger = serveLogger(config.logFormat, io, isWorker() ? { worker: process.pid } : {});
+  // In text, a failed start or stop says `tjstp serve:` as every usage error does.
+  const fatal = (text: string): void => (config.logFormat === 'text' ? io.err(`tjstp serve: ${text}`) : logger.error(text));
   let serving: Serving;
   try {
-    serving = await serve(config, io);
+    serving = await serve(config, io, logger);
   } catch (error) {
     // A mistake in a file of the application: where and what, in one line; a stack would show only the loader.
     const text = error instanceof ConfigError ? error.message : error instanceof LoadError ? error.describe(config.applications) : (error as Error).stack ?? String(error);
-    io.err(`tjstp serve: ${text}`);
+    fatal(text);
     return error instanceof UsageError ? 2 : 1;
   }
   return new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
-      io.out(`${signal}: finishing calls in flight, then stopping`);
+      logger.info(`${signal}: finishing calls in flight, then stopping`);
       serving.stop().then(() => resolve(0), (error: unknown) => {
-        io.err(`tjstp serve: stopping failed: ${String(error)}`);
+        fatal(`stopping failed: ${String(error)}`);
         resolve(1);
       });
     };

@@ -7,7 +7,7 @@
  * in Redis) before it exits.
  */
 import cluster, { type Worker } from 'node:cluster';
-import type { ServeIo } from './serve.js';
+import type { Logger } from '../server/options.js';
 
 /** What a worker tells the primary. */
 interface WorkerReport {
@@ -26,7 +26,7 @@ export const reportListening = (urls: readonly string[]): void => {
 export const isWorker = (): boolean => cluster.isWorker;
 
 /** Runs the primary; resolves to the exit code once every worker has stopped. */
-export const runPrimary = (args: readonly string[], count: number, io: ServeIo): Promise<number> =>
+export const runPrimary = (args: readonly string[], count: number, logger: Logger): Promise<number> =>
   new Promise((resolve) => {
     // The workers run the same command without --workers.
     const workerArgs: string[] = [];
@@ -44,8 +44,8 @@ export const runPrimary = (args: readonly string[], count: number, io: ServeIo):
       worker.on('message', (message: unknown) => {
         if (!isReport(message) || printed) return;
         printed = true;
-        io.out(`started ${count} worker(s), sessions shared through Redis`);
-        for (const url of message.urls) io.out(`listening ${url}`);
+        logger.info(`started ${count} worker(s), sessions shared through Redis`);
+        for (const url of message.urls) logger.info(`listening ${url}`);
       });
       return worker;
     };
@@ -54,7 +54,7 @@ export const runPrimary = (args: readonly string[], count: number, io: ServeIo):
         if (Object.keys(cluster.workers ?? {}).length === 0) resolve(failed ? 1 : 0);
         return;
       }
-      io.err(`warning: worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
+      logger.warn(`worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
       if (!printed && code !== 0) {
         // It could not even start (a bad setting, Redis away): do not loop.
         stopping = true;
@@ -72,7 +72,7 @@ export const runPrimary = (args: readonly string[], count: number, io: ServeIo):
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
-      io.out(`${signal}: stopping ${count} worker(s)`);
+      logger.info(`${signal}: stopping ${count} worker(s)`);
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
     };
     process.once('SIGINT', () => stop('SIGINT'));

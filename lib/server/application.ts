@@ -9,11 +9,12 @@
  */
 import semver from 'semver';
 import { ErrorCode, RemoteError } from '../protocol/errors.js';
+import type { AdminOptions } from './admin.js';
 import { ApplicationFailure } from './failure.js';
 import { FailureLog } from './failure-log.js';
 import { BUILTIN_INTERFACE, compileApplication, type CompiledApplication } from './loader/compile.js';
 import type { JsonSchema } from './loader/schema.js';
-import { logError, type Logger } from './options.js';
+import { logError, withFields, type Logger } from './options.js';
 
 export type { JsonSchema };
 
@@ -128,6 +129,8 @@ export interface ApplicationDefinition {
   stop?: Hook;
   /** Runs for a new session whose client sent the state of one it lost (see {@link ResumeHook}). */
   resume?: ResumeHook;
+  /** Who may read the server's numbers (`$tjstp.stats`); nobody without it (see {@link AdminOptions}). */
+  admin?: AdminOptions;
 }
 
 /**
@@ -188,6 +191,11 @@ export class Application {
 
   get description(): string | undefined {
     return this.#compiled.description;
+  }
+
+  /** Its admin users and what they may read; undefined: none. */
+  get admin(): AdminOptions | undefined {
+    return this.#compiled.admin;
   }
 
   /** Method names of an interface, for `inspect`. */
@@ -309,7 +317,7 @@ export class Application {
     try {
       if (error instanceof ApplicationFailure && !this.#failures.admit(error.source, error.cause ?? error)) return;
       if (this.#onError) this.#onError(error);
-      else if (this.#host) logError(this.#host.logger, error.message, error);
+      else if (this.#host) logError(withFields(this.#host.logger, { app: this.#label }), error.message, error);
       else console.error(error);
     } catch (failure) {
       // A failing logger must not turn one failure into an unhandled rejection.

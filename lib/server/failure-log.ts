@@ -12,7 +12,7 @@
  * anyway: past `maxSources`, failures of new sources share one count.
  */
 import { ApplicationFailure, describeFailure } from './failure.js';
-import { logError, type Logger } from './options.js';
+import { logError, withFields, type Logger } from './options.js';
 
 export interface FailureLogOptions {
   /** Failures of one source logged in full per interval. Default 5; 0 logs only summaries. */
@@ -127,5 +127,6 @@ export const logCallFailure = (
   const failure = error instanceof ApplicationFailure ? error : undefined;
   const cause = failure?.cause ?? error;
   if (!failures.admit(failure?.source ?? `${session.app.name}@${session.app.version}`, cause)) return;
-  logError(logger, failure ? `${session.label}: ${failure.message}` : `${session.label}: method failed`, cause);
+  const fields = { app: `${session.app.name}@${session.app.version}`, session: session.label };
+  logError(withFields(logger, fields), failure ? `${session.label}: ${failure.message}` : `${session.label}: method failed`, cause);
 };

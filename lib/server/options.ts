@@ -23,7 +23,25 @@ export interface Logger {
   warn(message: string): void;
   error(message: string): void;
   error(error: object, message: string): void;
+  /**
+   * Optional, as pino and bunyan have it: a logger adding `fields` to each
+   * line. The server hands a line's {@link LogFields} this way, so a
+   * structured logger gets them as fields; a logger without `child` (a
+   * text log, `console`) gets the same line, the fields only in its words.
+   */
+  child?(fields: LogFields): Logger;
 }
+
+/**
+ * What a line is about, for a structured log: the application
+ * (`name@version`), the session's label (`s:…`, a hash prefix — never its
+ * id) and why (a refusal's reason). Each only when the line has it.
+ */
+export type LogFields = { app?: string; session?: string; reason?: string };
+
+/** `logger` with `fields` on every line, when there are some and it takes them (has `child`); else `logger` itself. */
+export const withFields = (logger: Logger, fields: LogFields | undefined): Logger =>
+  fields !== undefined && typeof logger.child === 'function' ? logger.child(fields) : logger;
 
 /** Logs `message` with what was thrown, as {@link Logger} says. */
 export const logError = (logger: Logger, message: string, thrown: unknown): void => {

@@ -35,7 +35,7 @@ import { SessionRegistry } from './registry.js';
 import { SharedSessions } from './shared-sessions.js';
 import { Shutdown } from './shutdown.js';
 import { admitRestore, admitRestoreAttempt, defaultRestoreOptions, type RestoreOptions, type RestoreRefusal } from './restore.js';
-import { consoleLogger, logError, type Logger, type Refusal, type ServerEvents, type ServerOptions, type ServerStats } from './options.js';
+import { consoleLogger, logError, withFields, type LogFields, type Logger, type Refusal, type ServerEvents, type ServerOptions, type ServerStats } from './options.js';
 import { createSessionHooks, type Authenticate, type AuthenticationRequest } from './session-hooks.js';
 import {
   ServerSession,
@@ -49,7 +49,7 @@ import { MemorySessionIndex, type SessionIndex } from './session-index.js';
 import type { SavedSession } from './session-store.js';
 import { reviveSessions, type RevivalReport } from './handover.js';
 
-export type { Authenticate, AuthenticationRequest, Logger, Refusal, RevivalReport, SavedSession, ServerEvents, ServerOptions, ServerStats };
+export type { Authenticate, AuthenticationRequest, LogFields, Logger, Refusal, RevivalReport, SavedSession, ServerEvents, ServerOptions, ServerStats };
 export { consoleLogger, silentLogger } from './options.js';
 
 const refusalWording: Record<RestoreRefusal, string> = {
@@ -82,7 +82,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   readonly #connections = new Set<ServerConnection>();
   readonly #listeners: Listener[] = [];
   readonly #hooks: ServerSessionHooks;
-  readonly #warnings: LogThrottle;
+  readonly #warnings: LogThrottle<LogFields>;
   #busyRefusals = 0;
   #evicted = 0;
   readonly #shared: SharedSessions | undefined;
@@ -110,7 +110,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       bindAddress: options.bindAddress ?? defaultRestoreOptions.bindAddress,
       raceWindow: options.raceWindow ?? defaultRestoreOptions.raceWindow,
     };
-    this.#warnings = new LogThrottle((line) => this.logger.warn(line));
+    this.#warnings = new LogThrottle<LogFields>((line, fields) => withFields(this.logger, fields).warn(line));
     const budget = new MemoryBudget(options.maxSessionMemory ?? defaultMaxSessionMemory(), () => this.#registry.reclaim());
     this.#registry = new SessionRegistry({
       index: this.sessions,
@@ -142,6 +142,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       refuse: (session, refusal) => this.#refused(refusal, session.transport?.remoteAddress ?? 'unknown'),
       onEvent: (session, iface, name, args) => this.emit('event', session, iface, name, args),
       broadcast: (app, iface, name, args) => this.broadcast(app, iface, name, args),
+      stats: () => this.stats(),
     });
     if (options.store !== undefined) {
       const shared = new SharedSessions(options.store, {
@@ -399,7 +400,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     } catch (error) {
       if (RemoteError.is(error)) throw RemoteError.from(error);
       // A broken hook must be visible to operators, not only to the client; a client retrying it, not fill the log.
-      if (this.failures.admit('authentication hook', error)) logError(this.logger, `authentication hook failed (${request.remoteAddress})`, error);
+      if (this.failures.admit('authentication hook', error)) logError(withFields(this.logger, { app: `${request.app.name}@${request.app.version}` }), `authentication hook failed (${request.remoteAddress})`, error);
       throw new RemoteError(ErrorCode.AUTH_FAILED);
     }
     if (typeof user !== 'string' || user.length === 0) throw new RemoteError(ErrorCode.AUTH_FAILED);
@@ -427,7 +428,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     let admitted;
     try {
       admitted = admitRestore(registry, this.#restoreOptions, remoteAddress, app, credentials, (why, session) => {
-        this.#warnings.log(`refused a restore of ${session.label} from ${remoteAddress}: ${refusalWording[why]}`);
+        this.#warnings.log(`refused a restore of ${session.label} from ${remoteAddress}: ${refusalWording[why]}`, { app: `${app.name}@${app.version}`, session: session.label, reason: why });
       });
     } catch (error) {
       if (error instanceof RemoteError && error.code === ErrorCode.LIMIT_EXCEEDED) this.emit('refused', error.info[0] as LimitNameValue, remoteAddress);

@@ -3,16 +3,18 @@
  * a call (after the limits and the memory budget had their say), hand over
  * an event, reach other sessions (broadcast, channels), rotate, log in.
  * The `$tjstp` interface's session methods live here too: `rotate()`,
- * `login(strategy, credentials)` and `logout()`.
+ * `login(strategy, credentials)` and `logout()`, and `stats()` for an
+ * application's admin users (./admin.ts).
  */
 import { ErrorCode, LimitName, RemoteError, SessionLossReason } from '../protocol/errors.js';
 import type { Application } from './application.js';
 import type { Channels } from './channels.js';
+import { adminStats } from './admin.js';
 import { logCallFailure, type FailureLog } from './failure-log.js';
 import { BUILTIN_INTERFACE } from './loader/compile.js';
 import type { SessionRegistry } from './registry.js';
 import type { ServerSession, ServerSessionHooks } from './session.js';
-import type { Logger, Refusal } from './options.js';
+import type { Logger, Refusal, ServerStats } from './options.js';
 
 /** What the authentication hook is asked. */
 export interface AuthenticationRequest {
@@ -44,6 +46,8 @@ export interface SessionHookHost {
   /** A client's event, after the application's handler saw it. */
   onEvent(session: ServerSession, iface: string, name: string, args: unknown[]): void;
   broadcast(app: string, iface: string, name: string, args: readonly unknown[]): number;
+  /** The server's numbers, for `$tjstp.stats` (which decides who may read them). */
+  stats(): ServerStats;
 }
 
 const loginArguments = (args: unknown[]): { strategy: string; credentials: unknown } => {
@@ -70,6 +74,9 @@ export const createSessionHooks = (host: SessionHookHost): ServerSessionHooks =>
     switch (method) {
       case 'rotate':
         return [registry.rotate(session)];
+      case 'stats':
+        if (args.length > 0) throw new RemoteError(ErrorCode.INVALID_SIGNATURE, 'Too many arguments: expected 0');
+        return [adminStats(session, host.stats(), registry.index.values())];
       case 'logout':
         login(session, null);
         return [];

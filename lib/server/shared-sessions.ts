@@ -20,7 +20,7 @@ import { readRestoreRequest } from '../protocol/restore.js';
 import { proofIsValid } from './binding.js';
 import { sessionLost } from './handshake.js';
 import type { RevivalReport } from './handover.js';
-import type { Logger } from './options.js';
+import { withFields, type Logger } from './options.js';
 import type { SessionRegistry } from './registry.js';
 import { sessionKey, type ServerSession } from './session.js';
 import type { HandoverReply, HandoverRequest, SavedSession, SessionStore, SharedEvent } from './session-store.js';
@@ -192,7 +192,7 @@ export class SharedSessions {
     }
     const recent = this.#recent;
     if (had < this.#last && (recent.length === this.#first || recent[this.#first]!.number > had + 1)) {
-      this.#host.logger.warn(`session store: ${session.label} arrived missing events older than this node keeps`);
+      withFields(this.#host.logger, { app: `${session.app.name}@${session.app.version}`, session: session.label }).warn(`session store: ${session.label} arrived missing events older than this node keeps`);
     }
     for (let i = this.#first; i < recent.length; i++) {
       const { number, event } = recent[i]!;

@@ -4,29 +4,30 @@
  * `interval` go out as they come, the rest are counted and reported in
  * one line when the interval ends.
  */
-export class LogThrottle {
+export class LogThrottle<Fields = undefined> {
   readonly #burst: number;
   readonly #interval: number;
-  readonly #write: (line: string) => void;
+  readonly #write: (line: string, fields?: Fields) => void;
   #windowStart = 0;
   #written = 0;
   #suppressed = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(write: (line: string) => void, burst = 10, interval = 10_000) {
+  /** `write` gets each line, with the fields given to `log` (none for a summary). */
+  constructor(write: (line: string, fields?: Fields) => void, burst = 10, interval = 10_000) {
     this.#write = write;
     this.#burst = burst;
     this.#interval = interval;
   }
 
-  log(line: string, now = Date.now()): void {
+  log(line: string, fields?: Fields, now = Date.now()): void {
     if (now - this.#windowStart >= this.#interval) {
       this.#windowStart = now;
       this.#written = 0;
     }
     if (this.#written < this.#burst) {
       this.#written++;
-      this.#write(line);
+      this.#write(line, fields);
       return;
     }
     this.#suppressed++;

@@ -22,14 +22,14 @@ export interface CliRun {
   code: number | null;
   stdout: string;
   stderr: string;
-  /** stdout parsed, one JSON value per line. */
+  /** stdout parsed, one JSON value per line (`connect` only). */
   json: unknown[];
 }
 
-/** Runs `connect …args`, feeding `input` on stdin; resolves when it exits. */
-export const runCli = (args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<CliRun> =>
+/** Runs `connect …args` (or another `command`), feeding `input` on stdin; resolves when it exits. */
+export const runCli = (args: readonly string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number; command?: string } = {}): Promise<CliRun> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'connect', ...args], {
+    const child = spawn(process.execPath, [CLI, options.command ?? 'connect', ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, TJSTP_HISTORY: '', ...options.env },
     });
@@ -43,12 +43,14 @@ export const runCli = (args: readonly string[], options: { input?: string; env?:
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`connect ${args.join(' ')} did not exit\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(new Error(`${options.command ?? 'connect'} ${args.join(' ')} did not exit\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, options.timeout ?? 8000);
     child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);
-      const json = stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as unknown);
+      // Script mode prints JSON lines; other commands print text, read by the test itself.
+      const lines = (options.command ?? 'connect') === 'connect' ? stdout.split('\n').filter((line) => line !== '') : [];
+      const json = lines.map((line) => JSON.parse(line) as unknown);
       resolve({ code, stdout, stderr, json });
     });
     child.stdin.end(options.input ?? '');

@@ -1,7 +1,7 @@
 /**
- * `tjstp serve` settings for the memory budget, admission limits and
- * restore binding: from flags and from the config file (flags win), with
- * bad values refused by name.
+ * `tjstp serve` settings for the memory budget, admission limits,
+ * restore binding and the log format: from flags and from the config file
+ * (flags win), with bad values refused by name.
  */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,4 +34,21 @@ it('reads every limit flag, the binding flags, and their config keys; flags win'
   }
   assert.throws(() => read(['--max-session-memory', 'lots']), (error: unknown) => error instanceof ConfigError && /--max-session-memory: expected a whole number/.test(error.message));
   assert.deepEqual(read([]).limits, {}, 'the server defaults apply');
+});
+
+it('--log-format and logFormat: text by default, json asked for, anything else refused by name; the flag wins', () => {
+  assert.equal(read([]).logFormat, 'text');
+  assert.equal(read(['--log-format', 'json']).logFormat, 'json');
+  assert.throws(() => read(['--log-format', 'JSON']), /--log-format: expected text or json, got "JSON"/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-config-'));
+  try {
+    const file = path.join(dir, 'tjstp.json');
+    fs.writeFileSync(file, JSON.stringify({ logFormat: 'json' }));
+    assert.equal(read(['--config', file]).logFormat, 'json');
+    assert.equal(read(['--config', file, '--log-format', 'text']).logFormat, 'text');
+    fs.writeFileSync(file, JSON.stringify({ logFormat: 1 }));
+    assert.throws(() => read(['--config', file]), /logFormat: expected text or json, got 1/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

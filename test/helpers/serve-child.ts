@@ -9,6 +9,17 @@ import { waitFor } from './fixtures';
 export const ROOT = path.join(__dirname, '..', '..', '..');
 export const BIN = path.join(__dirname, '..', '..', 'bin', 'tjstp.js');
 
+/** A line's message: the line itself, or `msg` of a JSON line (`--log-format json`). */
+const logMessage = (line: string): string => {
+  if (!line.startsWith('{')) return line;
+  try {
+    const { msg } = JSON.parse(line) as { msg?: unknown };
+    return typeof msg === 'string' ? msg : line;
+  } catch {
+    return line;
+  }
+};
+
 export interface ServeChild {
   child: ChildProcessWithoutNullStreams;
   /** The listeners' URLs, in the order printed. */
@@ -40,7 +51,7 @@ export const startServe = (args: readonly string[], listeners: number): Promise<
     };
     const collect = (chunk: Buffer): void => {
       output += chunk.toString();
-      started.urls = output.split('\n').filter((line) => line.startsWith('listening ')).map((line) => line.slice(10));
+      started.urls = output.split('\n').map(logMessage).filter((line) => line.startsWith('listening ')).map((line) => line.slice(10));
       if (started.urls.length === listeners) resolve(started);
     };
     child.stdout.on('data', collect);

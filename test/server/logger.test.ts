@@ -46,7 +46,7 @@ const failTwice = async (logger: Logger, logged: () => number): Promise<void> =>
 };
 
 describe('loggers as they are', () => {
-  it('pino: the failure is a JSON line with msg and err (message, stack, type); a thrown non-Error is err itself', async () => {
+  it('pino: the failure is a JSON line with msg, err (message, stack, type), app and session; a thrown non-Error is err itself', async () => {
     const { stream, lines } = capture();
     const logger = pino({}, stream);
     await failTwice(logger, () => lines.length);
@@ -59,6 +59,11 @@ describe('loggers as they are', () => {
     assert.equal(broken.err.message, 'broken in the method');
     assert.equal(broken.err.type, 'TypeError');
     assert.match(broken.err.stack ?? '', /^TypeError: broken in the method\n\s+at .*broken\.ts:1:/);
+    // Through pino's child(): what the line is about, as fields (a label, never the session id).
+    const fields = broken as { app?: string; session?: string };
+    assert.equal(fields.app, 'app@1.0.0');
+    assert.match(fields.session ?? '', /^s:\S{10}$/);
+    assert.ok((broken.msg ?? '').startsWith(`${fields.session}: `));
     const text = entries.find((entry) => /a\.text failed/.test(entry.msg ?? ''));
     assert.equal(text?.err, 'a thrown string', lines.join('\n'));
   });

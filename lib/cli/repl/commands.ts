@@ -13,6 +13,7 @@ import type { Catalog } from './catalog.js';
 import type { EventFilter } from './event-filter.js';
 import { formatResults, paint, type PrintOptions } from './printer.js';
 import { formatDescription, formatSignature } from './signature.js';
+import { fetchStats, formatStats } from './stats-view.js';
 import { formatSessionView, type SessionStatus } from './status.js';
 import { commandTable, type Command } from './syntax.js';
 import type { WireTap } from './wire-tap.js';
@@ -113,6 +114,10 @@ export const execute = async (command: Command, context: ReplContext): Promise<O
     case 'session': {
       const view = context.status.view();
       return { value: view, text: formatSessionView(view, print) };
+    }
+    case 'stats': {
+      const stats = await fetchStats(client);
+      return { value: stats, text: formatStats(stats, print) };
     }
     case 'drop': {
       if (client.state === 'closed') throw new TjstpError(ErrorCode.CLIENT_CLOSED);

@@ -22,6 +22,7 @@ export type Command =
   | { kind: 'describe'; iface?: string; method?: string }
   | { kind: 'events'; enable?: boolean; iface?: string }
   | { kind: 'session' }
+  | { kind: 'stats' }
   | { kind: 'drop'; ms: number }
   | { kind: 'reconnect'; url?: string }
   | { kind: 'verbose'; level?: number }
@@ -55,6 +56,7 @@ export const commandTable: readonly CommandSpec[] = [
   { name: '.emit', aliases: [], usage: '.emit iface.event(args)', summary: 'send an event to the server' },
   { name: '.events', aliases: [], usage: '.events [on|off] [iface]', summary: 'show or hide incoming events, all or one interface' },
   { name: '.session', aliases: ['.status'], usage: '.session', summary: 'session id (masked), state, counters, resumes' },
+  { name: '.stats', aliases: [], usage: '.stats', summary: "the server's sessions and memory (the application's admin users)" },
   { name: '.drop', aliases: [], usage: '.drop [ms]', summary: 'cut the connection like a network failure; stay down ms' },
   { name: '.reconnect', aliases: [], usage: '.reconnect [url]', summary: 'drop and resume at once, optionally over another URL' },
   { name: '.verbose', aliases: [], usage: '.verbose [off|on|all]', summary: 'packets on the wire (all: pings and pongs too)' },
@@ -229,6 +231,8 @@ const parseDotCommand = (text: string): Command => {
     }
     case '.session':
       return { kind: 'session' };
+    case '.stats':
+      return { kind: 'stats' };
     case '.drop':
       return { kind: 'drop', ms: parseNumber(words[0], '.drop', 0) };
     case '.reconnect':

@@ -4,6 +4,7 @@
  * is built before anything is swapped in, so a definition that fails
  * anywhere changes nothing.
  */
+import { adminOptionsProblem, type AdminOptions } from '../admin.js';
 import type { ApplicationDefinition, EventHandler, Hook, ResumeHook } from '../application.js';
 import { compileProcedure, type Procedure } from './procedure.js';
 import { SchemaCompiler } from './schema.js';
@@ -37,6 +38,7 @@ export interface CompiledApplication {
   readonly start: Hook | undefined;
   readonly stop: Hook | undefined;
   readonly resume: ResumeHook | undefined;
+  readonly admin: AdminOptions | undefined;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -84,10 +86,13 @@ export const compileApplication = (
   if (definition.description !== undefined && typeof definition.description !== 'string') {
     throw new DefinitionError('application', 'description must be a string');
   }
+  const adminProblem = definition.admin === undefined ? undefined : adminOptionsProblem(definition.admin);
+  if (adminProblem !== undefined) throw new DefinitionError('admin', adminProblem);
   return {
     api,
     events,
     config: Object.freeze({ ...definition.config }),
+    admin: definition.admin === undefined ? undefined : Object.freeze({ ...definition.admin, users: Object.freeze([...definition.admin.users]) }),
     description: definition.description,
     start: definition.start,
     stop: definition.stop,

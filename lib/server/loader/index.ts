@@ -7,7 +7,7 @@
  * ```
  * applications/
  *   chat/                  an application; or chat@2.0.0/ (the version in the name)
- *     application.json     optional: { "name"?, "version"?, "description"?, "config"?, "emits"? }
+ *     application.json     optional: { "name"?, "version"?, "description"?, "config"?, "emits"?, "admin"? }
  *     api/
  *       rooms/             an interface
  *         join.ts          a method: rooms.join (.ts, .js or .cjs)
@@ -32,6 +32,9 @@
  * - `emits` describes the events the application sends, one JSON Schema per
  *   argument: `{ "rooms": { "message": { "description"?, "parameters"? } } }`.
  *   Only `tjstp types` reads it, to type clients; events are not checked.
+ * - `admin` (`{ "users": ["ops"], "stats": true }`) lets sessions logged in
+ *   as one of `users` read the server's numbers with `$tjstp.stats()`
+ *   (`tjstp stats`); without it nobody can (see ../admin.ts).
  * - Every file is a CommonJS module or TypeScript/ESM syntax (transpiled by
  *   sucrase, nothing to install). `tjstp` imported there is the copy of
  *   tjstp serving it. Its default export (or
@@ -206,6 +209,7 @@ const readDefinition = (layout: ApplicationLayout, transpiler: Transpiler): Appl
     version: layout.version,
     description: layout.description,
     config: layout.config,
+    admin: layout.admin,
     // Shapes are checked when the Application compiles them, which names the member.
     api: api as Record<string, Interface>,
     events: events as ApplicationDefinition['events'],

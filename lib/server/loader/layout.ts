@@ -2,6 +2,7 @@
  * Finds applications and their files on disk, without running any of
  * them. The layout itself is documented in `./index.ts`.
  */
+import { adminOptionsProblem, type AdminOptions } from '../admin.js';
 import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -37,6 +38,8 @@ export interface ApplicationLayout {
   readonly config: Readonly<Record<string, unknown>>;
   /** `emits` of application.json: interface, then event name. */
   readonly emits: Readonly<Record<string, Readonly<Record<string, EmittedEvent>>>> | undefined;
+  /** `admin` of application.json: who may read the server's numbers. */
+  readonly admin: AdminOptions | undefined;
   readonly methods: readonly SourceFile[];
   readonly events: readonly SourceFile[];
   readonly start: string | undefined;
@@ -46,7 +49,7 @@ export interface ApplicationLayout {
 }
 
 const MANIFEST = 'application.json';
-const manifestKeys = new Set(['name', 'version', 'description', 'config', 'emits']);
+const manifestKeys = new Set(['name', 'version', 'description', 'config', 'emits', 'admin']);
 const sourceExtensions = ['.ts', '.js', '.cjs'];
 /** Names that make sense as JSTP keys and proxy properties. */
 const identifier = /^[A-Za-z_$][\w$-]*$/;
@@ -104,6 +107,7 @@ export const readLayout = async (dir: string): Promise<ApplicationLayout> => {
     description: manifest.description,
     config: manifest.config ?? {},
     emits: manifest.emits,
+    admin: manifest.admin,
     methods: await listTree(path.join(dir, 'api')),
     events: await listTree(path.join(dir, 'events')),
     start: hooks.get('start'),
@@ -118,6 +122,7 @@ interface Manifest {
   description?: string;
   config?: Record<string, unknown>;
   emits?: Record<string, Record<string, EmittedEvent>>;
+  admin?: AdminOptions;
 }
 
 const readManifest = async (file: string): Promise<Manifest> => {
@@ -137,8 +142,8 @@ const readManifest = async (file: string): Promise<Manifest> => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new LoadError(file, 'expected an object');
   const manifest = value as Record<string, unknown>;
   const unknown = Object.keys(manifest).filter((key) => !manifestKeys.has(key));
-  if (unknown.length > 0) throw new LoadError(file, `unknown key(s) ${unknown.join(', ')} (allowed: name, version, description, config, emits)`);
-  const { name, version, description, config, emits } = manifest;
+  if (unknown.length > 0) throw new LoadError(file, `unknown key(s) ${unknown.join(', ')} (allowed: name, version, description, config, emits, admin)`);
+  const { name, version, description, config, emits, admin } = manifest;
   if (name !== undefined && (typeof name !== 'string' || name === '' || name.includes('@'))) {
     throw new LoadError(file, 'name must be a non-empty string without "@"');
   }
@@ -150,6 +155,8 @@ const readManifest = async (file: string): Promise<Manifest> => {
     throw new LoadError(file, 'config must be an object');
   }
   if (emits !== undefined) checkEmits(file, emits);
+  const adminProblem = admin === undefined ? undefined : adminOptionsProblem(admin);
+  if (adminProblem !== undefined) throw new LoadError(file, `admin ${adminProblem}`);
   return manifest as Manifest;
 };
 
