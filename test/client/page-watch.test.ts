@@ -143,10 +143,11 @@ describe('connectBrowser and the page', () => {
     assert.equal(page.window.listeners, 0);
     assert.equal(page.document.listeners, 0);
 
-
     // A reconnection held while offline is dropped by close(), not made later.
     const offline = new Page();
-    const held = await open(offline, { reconnect: { initialDelay: 10, maxDelay: 20 }, offlineRetryDelay: 100 });
+    // The held attempt would go after offlineRetryDelay: long enough that close() surely comes
+    // first even on a loaded machine (at 100 ms it sometimes did not), short enough to see it go.
+    const held = await open(offline, { reconnect: { initialDelay: 10, maxDelay: 20 }, offlineRetryDelay: 400 });
     offline.navigator.onLine = false;
     proxy.killAll();
     await waitFor(() => held.state === 'connecting', 2000, 'the drop');
@@ -156,7 +157,7 @@ describe('connectBrowser and the page', () => {
     await assert.rejects(pending, { code: ErrorCode.CLIENT_CLOSED });
     assert.equal(offline.window.listeners, 0);
     assert.equal(offline.document.listeners, 0);
-    await delay(200);
+    await delay(600);
     assert.equal(proxy.connections, before, 'nothing tried after close()');
     assert.equal(fixture.app.executions.get('closed-offline'), undefined);
   });
