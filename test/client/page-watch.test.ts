@@ -4,7 +4,7 @@
  * is the `ws` package's, the server real, and a proxy breaks connections.
  * (The real page is driven in test/client/browser.test.ts.)
  */
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { ErrorCode, connectBrowser, type BrowserConnectOptions, type Client } from '../../lib/client/index';
@@ -69,6 +69,12 @@ describe('connectBrowser and the page', () => {
     fixture = await startServer();
     proxy = new Proxy(fixture.port.ws);
     await proxy.listen();
+  });
+
+  // The proxy's killAll() reaches every client: one left from an earlier test would
+  // reconnect on its own schedule and be counted as an attempt of the next one.
+  beforeEach(() => {
+    for (const client of clients.splice(0)) client.close();
   });
 
   after(async () => {
@@ -145,9 +151,7 @@ describe('connectBrowser and the page', () => {
 
     // A reconnection held while offline is dropped by close(), not made later.
     const offline = new Page();
-    // The held attempt would go after offlineRetryDelay: long enough that close() surely comes
-    // first even on a loaded machine (at 100 ms it sometimes did not), short enough to see it go.
-    const held = await open(offline, { reconnect: { initialDelay: 10, maxDelay: 20 }, offlineRetryDelay: 400 });
+    const held = await open(offline, { reconnect: { initialDelay: 10, maxDelay: 20 }, offlineRetryDelay: 100 });
     offline.navigator.onLine = false;
     proxy.killAll();
     await waitFor(() => held.state === 'connecting', 2000, 'the drop');
@@ -157,7 +161,7 @@ describe('connectBrowser and the page', () => {
     await assert.rejects(pending, { code: ErrorCode.CLIENT_CLOSED });
     assert.equal(offline.window.listeners, 0);
     assert.equal(offline.document.listeners, 0);
-    await delay(600);
+    await delay(200);
     assert.equal(proxy.connections, before, 'nothing tried after close()');
     assert.equal(fixture.app.executions.get('closed-offline'), undefined);
   });
