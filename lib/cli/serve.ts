@@ -16,6 +16,7 @@ import { SessionFileError, takeSessionFile, writeSessionFile, type TakenSessionF
 import type { ListenOptions } from '../server/listeners.js';
 import { ConfigError, readServeConfig, serveUsage, type ServeConfig } from './serve-config.js';
 import { startDemo, type DemoServer } from './demo.js';
+import { startMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint.js';
 
 export interface ServeIo {
   out(line: string): void;
@@ -84,6 +85,7 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
   await loaded.start(server);
   let wsUrl: string | undefined;
   const demo = config.http === undefined ? undefined : await startDemoPage(config, config.http, () => wsUrl);
+  const metrics = config.metrics === undefined ? undefined : await startMetrics(server, config, config.metrics);
   const taken = config.sessionFile === false ? null : await reviveSessionFile(server, config.sessionFile, io, logger);
   let listeners;
   try {
@@ -92,6 +94,7 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
     // Not serving them after all: the file goes back for the next start.
     await taken?.abandon();
     await demo?.close();
+    await metrics?.close();
     throw error;
   }
   await taken?.commit();
@@ -103,6 +106,7 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
     io.out(`listening ${demo.url.slice(0, -1)}`);
     io.out(`demo page: open ${demo.url} in two tabs`);
   }
+  if (metrics) io.out(`listening ${metrics.url}`);
   if (config.watch) {
     loaded.watch((report) => {
       if (report.ok) io.out(`reloaded ${report.app}@${report.version}`);
@@ -135,7 +139,8 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
           }
         }
         if (hooksFailed) throw hooksFailed.error;
-      })();
+        // The metrics stop with the server: a last scrape sees it draining.
+      })().finally(() => metrics?.close());
       return stopping;
     },
   };
@@ -146,6 +151,14 @@ const startDemoPage = async (config: ServeConfig, port: number, wsUrl: () => str
     return await startDemo({ host: config.host, port, wsUrl });
   } catch (error) {
     throw new ConfigError(`--http ${port}: ${(error as Error).message}`);
+  }
+};
+
+const startMetrics = async (server: Server, config: ServeConfig, port: number): Promise<MetricsEndpoint> => {
+  try {
+    return await startMetricsEndpoint(server, config.host, port);
+  } catch (error) {
+    throw new ConfigError(`--metrics ${port}: ${(error as Error).message}`);
   }
 };
 
