@@ -77,6 +77,7 @@ export interface SessionMessage {
   readonly app: string;
   readonly version: string;
   readonly session: string;
+  /** The transport it is attached to; undefined once detached (`tjstp:session:detach`, mostly `end`). */
   readonly transport: TransportKind | undefined;
 }
 
