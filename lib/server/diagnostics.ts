@@ -60,6 +60,8 @@ export interface CallContext {
   /** The session's public label (a hash prefix, never its id). */
   readonly session: string;
   readonly transport: TransportKind | undefined;
+  /** `performance.now()` when the server took the call: a duration needs no clock of its own. */
+  readonly startTime: number;
   /**
    * Set once the call has finished: 0 for a result, else the error code
    * answered (16 for what the method threw that was not a RemoteError).
@@ -171,42 +173,45 @@ const isThenable = <T>(value: unknown): value is PromiseLike<T> =>
  * stores bound to `start` (an agent's AsyncLocalStorage) see it run.
  */
 export const traceCall = (context: CallContext, run: () => unknown[] | Promise<unknown[]>): unknown[] | Promise<unknown[]> =>
-  callChannel.start.runStores(context, () => {
-    let result: unknown[] | Promise<unknown[]>;
-    try {
-      result = run();
-    } catch (thrown) {
+  // Without a subscriber or store on `start` (metrics listen to the ends only), no runStores and its closures.
+  callChannel.start.hasSubscribers ? callChannel.start.runStores(context, () => traced(context, run)) : traced(context, run);
+
+const traced = (context: CallContext, run: () => unknown[] | Promise<unknown[]>): unknown[] | Promise<unknown[]> => {
+  let result: unknown[] | Promise<unknown[]>;
+  try {
+    result = run();
+  } catch (thrown) {
+    context.code = codeOf(thrown);
+    context.error = thrown;
+    callChannel.error.publish(context);
+    callChannel.end.publish(context);
+    throw thrown;
+  }
+  if (!isThenable<unknown[]>(result)) {
+    context.code = 0;
+    context.result = result;
+    callChannel.end.publish(context);
+    return result;
+  }
+  callChannel.end.publish(context);
+  return Promise.resolve(result).then(
+    (value) => {
+      context.code = 0;
+      context.result = value;
+      callChannel.asyncStart.publish(context);
+      callChannel.asyncEnd.publish(context);
+      return value;
+    },
+    (thrown: unknown) => {
       context.code = codeOf(thrown);
       context.error = thrown;
       callChannel.error.publish(context);
-      callChannel.end.publish(context);
+      callChannel.asyncStart.publish(context);
+      callChannel.asyncEnd.publish(context);
       throw thrown;
-    }
-    if (!isThenable<unknown[]>(result)) {
-      context.code = 0;
-      context.result = result;
-      callChannel.end.publish(context);
-      return result;
-    }
-    callChannel.end.publish(context);
-    return Promise.resolve(result).then(
-      (value) => {
-        context.code = 0;
-        context.result = value;
-        callChannel.asyncStart.publish(context);
-        callChannel.asyncEnd.publish(context);
-        return value;
-      },
-      (thrown: unknown) => {
-        context.code = codeOf(thrown);
-        context.error = thrown;
-        callChannel.error.publish(context);
-        callChannel.asyncStart.publish(context);
-        callChannel.asyncEnd.publish(context);
-        throw thrown;
-      },
-    );
-  });
+    },
+  );
+};
 
 const sessionMessage = (server: DiagnosticsSource, session: ServerSession): SessionMessage => ({
   server,

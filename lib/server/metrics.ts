@@ -30,6 +30,7 @@ import {
   type SessionMessage,
 } from './diagnostics.js';
 import type { Server } from './server.js';
+import { CallSeries } from './call-metrics.js';
 
 export interface MetricsOptions {
   /** Where the metrics are registered. Default: a new Registry of their own (not prom-client's global one). */
@@ -44,22 +45,16 @@ const RESUME_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 const REPLAYED_MESSAGE_BUCKETS = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000];
 const REPLAYED_BYTE_BUCKETS = [0, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216];
 
-/** Where a metric's start time is kept on a call's context. */
-const STARTED = Symbol('tjstp.metrics.started');
-type TimedContext = CallContext & { [STARTED]?: number };
-
 /** `unknown` for what the application does not define: the label set stays bounded whatever clients send. */
 const UNKNOWN = 'unknown';
 
 /** A result code as a label: tjstp's own codes as they are, an application's own as `app`. */
-export const codeLabel = (code: number): string => (code === 0 || Object.hasOwn(defaultMessages, code) ? String(code) : 'app');
+export const codeLabel = (code: number): string => (code === 0 ? '0' : Object.hasOwn(defaultMessages, code) ? String(code) : 'app');
 
 interface Subscription {
   readonly name: string;
   readonly listener: (message: unknown) => void;
 }
-
-type CallChild = { counter: Prom.Counter.Internal; histogram: Prom.Histogram.Internal<string> };
 
 /** The metrics of one server; see {@link serverMetrics}. */
 export class ServerMetrics {
@@ -68,9 +63,7 @@ export class ServerMetrics {
   readonly #subscriptions: Subscription[] = [];
   readonly #names: string[] = [];
   readonly #callChannel = diagnostics.tracingChannel<unknown, CallContext>(DiagnosticsChannel.CALL);
-  readonly #callHandlers: { start: (context: TimedContext) => void; end: (context: TimedContext) => void };
-  /** Children of the call metrics by their labels: a lookup per call rather than prom-client hashing the labels. */
-  readonly #calls = new Map<string, CallChild>();
+  readonly #recordCall: (context: CallContext) => void;
   #closed = false;
 
   constructor(prom: typeof Prom, server: Server, options: MetricsOptions = {}) {
@@ -144,8 +137,14 @@ export class ServerMetrics {
     const replayedMessages = histogram('resume_replayed_messages', 'Messages replayed to a client per resume', ['app'], REPLAYED_MESSAGE_BUCKETS);
     const replayedBytes = histogram('resume_replayed_bytes', 'Bytes (UTF-16 code units) replayed to a client per resume', ['app'], REPLAYED_BYTE_BUCKETS);
     const resumeSeconds = histogram('resume_duration_seconds', 'From the connection being accepted to the session resumed', ['app'], RESUME_BUCKETS);
-    const calls = counter('calls_total', 'Calls answered, by result code (0 ok, tjstp error codes, app for an application\'s own)', ['app', 'iface', 'method', 'code']);
-    const callSeconds = histogram('call_duration_seconds', 'From a call being handed to the server to its answer', ['app', 'iface', 'method', 'code'], CALL_BUCKETS);
+    const calls = new CallSeries(CALL_BUCKETS);
+    calls.register(
+      registry,
+      name('calls_total'),
+      'Calls answered, by result code (0 ok, tjstp error codes, app for an application\'s own)',
+      name('call_duration_seconds'),
+      'From a call being handed to the server to its answer',
+    );
     const refusals = counter('refusals_total', 'Handshakes and calls refused by an admission limit or the memory budget (memory)', ['limit']);
     const malformed = counter('malformed_total', 'Connections closed for input the protocol does not allow, by kind', ['kind']);
     for (const transport of ['tcp', 'tls', 'ipc', 'ws', 'wss']) {
@@ -173,33 +172,16 @@ export class ServerMetrics {
     this.#subscribe(DiagnosticsChannel.REFUSED, (message: RefusedMessage) => refusals.inc({ limit: message.limit }));
     this.#subscribe(DiagnosticsChannel.MALFORMED, (message: MalformedMessage) => malformed.inc({ kind: message.kind }));
 
-    const record = (context: TimedContext): void => {
+    this.#recordCall = (context) => {
       // At `end` of a call whose method returned a promise: not finished yet.
       const { code } = context;
-      const started = context[STARTED];
-      if (code === undefined || started === undefined || context.server !== server) return;
-      const iface = context.known ? context.iface : UNKNOWN;
-      const method = context.known ? context.method : UNKNOWN;
-      const codeValue = codeLabel(code);
-      const key = `${context.app}\0${iface}\0${method}\0${codeValue}`;
-      let child = this.#calls.get(key);
-      if (child === undefined) {
-        const labels = { app: context.app, iface, method, code: codeValue };
-        child = { counter: calls.labels(labels), histogram: callSeconds.labels(labels) };
-        this.#calls.set(key, child);
-      }
-      child.counter.inc();
-      child.histogram.observe((performance.now() - started) / 1000);
+      if (code === undefined || context.server !== server) return;
+      const { known } = context;
+      const seconds = (performance.now() - context.startTime) / 1000;
+      calls.record(context.app, known ? context.iface : UNKNOWN, known ? context.method : UNKNOWN, codeLabel(code), seconds);
     };
-    this.#callHandlers = {
-      start: (context) => {
-        if (context.server === server) context[STARTED] = performance.now();
-      },
-      end: record,
-    };
-    this.#callChannel.start.subscribe(this.#callHandlers.start as (message: unknown) => void);
-    this.#callChannel.end.subscribe(this.#callHandlers.end as (message: unknown) => void);
-    this.#callChannel.asyncEnd.subscribe(this.#callHandlers.end as (message: unknown) => void);
+    this.#callChannel.end.subscribe(this.#recordCall as (message: unknown) => void);
+    this.#callChannel.asyncEnd.subscribe(this.#recordCall as (message: unknown) => void);
   }
 
   /** The Content-Type of {@link text}. */
@@ -234,9 +216,8 @@ export class ServerMetrics {
     if (this.#closed) return;
     this.#closed = true;
     for (const { name, listener } of this.#subscriptions) diagnostics.unsubscribe(name, listener);
-    this.#callChannel.start.unsubscribe(this.#callHandlers.start as (message: unknown) => void);
-    this.#callChannel.end.unsubscribe(this.#callHandlers.end as (message: unknown) => void);
-    this.#callChannel.asyncEnd.unsubscribe(this.#callHandlers.end as (message: unknown) => void);
+    this.#callChannel.end.unsubscribe(this.#recordCall as (message: unknown) => void);
+    this.#callChannel.asyncEnd.unsubscribe(this.#recordCall as (message: unknown) => void);
     for (const name of this.#names) this.registry.removeSingleMetric(name);
   }
 

@@ -13,7 +13,7 @@ import { BUILTIN_INTERFACE } from './loader/compile.js';
 import type { SessionRegistry } from './registry.js';
 import type { ServerSession, ServerSessionHooks } from './session.js';
 import type { Logger, Refusal } from './options.js';
-import { traceCall, tracingCalls } from './diagnostics.js';
+import { traceCall, tracingCalls, type CallContext } from './diagnostics.js';
 
 /** The `$tjstp` methods that act on the session, served here rather than by the application. */
 const SESSION_METHODS: ReadonlySet<string> = new Set(['rotate', 'login', 'logout']);
@@ -116,7 +116,11 @@ export const createSessionHooks = (host: SessionHookHost): ServerSessionHooks =>
       if (!tracingCalls()) return admitted(session, iface, method, args);
       const { app } = session;
       const known = (iface === BUILTIN_INTERFACE && SESSION_METHODS.has(method)) || app.has(iface, method);
-      const context = { server: host.server, app: app.name, version: app.version, iface, method, known, session: session.label, transport: session.transport?.kind };
+      // Every field from the start: subscribers see one object shape.
+      const context: CallContext = {
+        server: host.server, app: app.name, version: app.version, iface, method, known, session: session.label,
+        transport: session.transport?.kind, startTime: performance.now(), code: undefined, error: undefined, result: undefined,
+      };
       return traceCall(context, () => admitted(session, iface, method, args));
     },
     event(session, iface, name, args) {

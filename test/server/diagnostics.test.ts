@@ -18,8 +18,14 @@ import { hello, openRaw } from '../helpers/raw';
 /** What a subscriber saw: channel (or tracing event) and a copy of the message as it was then. */
 type Seen = [string, Record<string, unknown>];
 
+/** The message without `server`, and `startTime` (a call's) checked and left out: it is a clock reading. */
 const snapshot = (message: object): Record<string, unknown> => {
   const { server: _server, ...rest } = message as Record<string, unknown>;
+  if ('startTime' in rest) {
+    assert.equal(typeof rest.startTime, 'number');
+    assert.ok((rest.startTime as number) <= performance.now());
+    delete rest.startTime;
+  }
   return { ...rest };
 };
 
@@ -72,7 +78,7 @@ describe('diagnostics channels', () => {
     assert.match(label ?? '', /^s:/);
 
     assert.equal(await client.call('probe', 'later', 'v'), 'v');
-    const context = { app: 'traced', version: '2.1.0', iface: 'probe', method: 'later', known: true, session: label, transport: 'tcp' };
+    const context = { app: 'traced', version: '2.1.0', iface: 'probe', method: 'later', known: true, session: label, transport: 'tcp', code: undefined, error: undefined, result: undefined };
     assert.deepEqual(seen.splice(0), [
       ['start', context],
       ['end', context],
