@@ -35,3 +35,19 @@ it('reads every limit flag, the binding flags, and their config keys; flags win'
   assert.throws(() => read(['--max-session-memory', 'lots']), (error: unknown) => error instanceof ConfigError && /--max-session-memory: expected a whole number/.test(error.message));
   assert.deepEqual(read([]).limits, {}, 'the server defaults apply');
 });
+
+it('reads --metrics PORT and the metrics key; refuses it with --workers, saying why', () => {
+  assert.equal(read(['--metrics', '9464']).metrics, 9464);
+  assert.equal(read([]).metrics, undefined);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-config-'));
+  try {
+    const file = path.join(dir, 'tjstp.json');
+    fs.writeFileSync(file, JSON.stringify({ metrics: 9100 }));
+    assert.equal(read(['--config', file]).metrics, 9100);
+    assert.equal(read(['--config', file, '--metrics', '0']).metrics, 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(() => read(['--metrics', 'web']), /--metrics/);
+  assert.throws(() => read(['--metrics', '9464', '--workers', '2', '--redis', 'redis://127.0.0.1:6379']), /--metrics and --workers: .*not aggregated/);
+});
