@@ -239,6 +239,8 @@ export class ServerMetrics {
 /**
  * Metrics for `server` in a `prom-client` Registry (a new one unless
  * `options.registry` is given). Loads `prom-client` the first time.
+ * Call it before `server.listen()`: counters start from what happens
+ * after, and the open-connections gauge counts opens and closes it saw.
  * Call {@link ServerMetrics.close} to stop counting.
  */
 export const serverMetrics = async (server: Server, options: MetricsOptions = {}): Promise<ServerMetrics> => {
