@@ -78,7 +78,7 @@ export const serveUsage = `Usage: tjstp serve [options]
   --http PORT               a demo page for the bundled chat on this port
                             (two tabs chat; needs --ws or --wss)
   --metrics PORT            Prometheus metrics at http://HOST:PORT/metrics
-                            (not with --workers)
+                            (with --workers: summed over the workers)
   --config FILE             JSON with any of these settings (flags win)
   --hold-time MS            how long a detached session is kept (120000)
   --max-buffered-bytes N    unacknowledged bytes kept per session (4194304)
@@ -302,9 +302,6 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
   }
   if (config.http !== undefined && config.workers !== undefined && config.workers > 1) {
     throw new ConfigError('--http and --workers: the demo page is served by one process; run it without --workers');
-  }
-  if (config.metrics !== undefined && config.workers !== undefined && config.workers > 1) {
-    throw new ConfigError('--metrics and --workers: the workers\' metrics are not aggregated; run without --workers to scrape one process');
   }
   if ((config.tls !== undefined || config.wss !== undefined) && (config.cert === undefined || config.key === undefined)) {
     throw new ConfigError('--tls and --wss need --cert FILE and --key FILE');

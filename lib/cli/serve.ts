@@ -16,7 +16,7 @@ import { SessionFileError, takeSessionFile, writeSessionFile, type TakenSessionF
 import type { ListenOptions } from '../server/listeners.js';
 import { ConfigError, readServeConfig, serveUsage, type ServeConfig } from './serve-config.js';
 import { startDemo, type DemoServer } from './demo.js';
-import { startMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint.js';
+import { startClusterMetricsEndpoint, startMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint.js';
 
 export interface ServeIo {
   out(line: string): void;
@@ -106,7 +106,7 @@ export const serve = async (config: ServeConfig, io: ServeIo): Promise<Serving> 
     io.out(`listening ${demo.url.slice(0, -1)}`);
     io.out(`demo page: open ${demo.url} in two tabs`);
   }
-  if (metrics) io.out(`listening ${metrics.url}`);
+  if (metrics?.url !== undefined) io.out(`listening ${metrics.url}`);
   if (config.watch) {
     loaded.watch((report) => {
       if (report.ok) io.out(`reloaded ${report.app}@${report.version}`);
@@ -193,6 +193,22 @@ const saveSessionFile = async (server: Server, file: string, io: ServeIo): Promi
   if (report.unserializable > 0) io.err(`warning: ${report.unserializable} session(s) not saved: their application state is not JSON`);
 };
 
+/** The primary of `--workers`, with the workers' metrics summed when asked for. */
+const runWorkers = async (args: readonly string[], config: ServeConfig, count: number, io: ServeIo): Promise<number> => {
+  let metrics;
+  try {
+    metrics = config.metrics === undefined ? undefined : await startClusterMetricsEndpoint(config.host, config.metrics);
+  } catch (error) {
+    io.err(`tjstp serve: --metrics ${config.metrics}: ${(error as Error).message}`);
+    return 1;
+  }
+  try {
+    return await runPrimary(args, count, io, metrics?.url);
+  } finally {
+    await metrics?.close();
+  }
+};
+
 /** The command: exit code 0 on a clean stop, 1 on a failed start, 2 on bad usage. */
 export const serveCommand = async (args: readonly string[], io: ServeIo): Promise<number> => {
   let config: ServeConfig | 'help';
@@ -206,7 +222,7 @@ export const serveCommand = async (args: readonly string[], io: ServeIo): Promis
     io.out(serveUsage);
     return 0;
   }
-  if (config.workers !== undefined && config.workers > 1 && !isWorker()) return runPrimary(args, config.workers, io);
+  if (config.workers !== undefined && config.workers > 1 && !isWorker()) return runWorkers(args, config, config.workers, io);
   if (isWorker()) {
     const tag = `worker ${process.pid}:`;
     const { out, err } = io;

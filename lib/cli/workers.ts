@@ -25,8 +25,8 @@ export const reportListening = (urls: readonly string[]): void => {
 
 export const isWorker = (): boolean => cluster.isWorker;
 
-/** Runs the primary; resolves to the exit code once every worker has stopped. */
-export const runPrimary = (args: readonly string[], count: number, io: ServeIo): Promise<number> =>
+/** Runs the primary (its metrics endpoint, if any, at `metricsUrl`); resolves to the exit code once every worker has stopped. */
+export const runPrimary = (args: readonly string[], count: number, io: ServeIo, metricsUrl?: string): Promise<number> =>
   new Promise((resolve) => {
     // The workers run the same command without --workers.
     const workerArgs: string[] = [];
@@ -46,6 +46,7 @@ export const runPrimary = (args: readonly string[], count: number, io: ServeIo):
         printed = true;
         io.out(`started ${count} worker(s), sessions shared through Redis`);
         for (const url of message.urls) io.out(`listening ${url}`);
+        if (metricsUrl !== undefined) io.out(`listening ${metricsUrl}`);
       });
       return worker;
     };

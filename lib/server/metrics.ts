@@ -199,17 +199,7 @@ export class ServerMetrics {
    * anything else 404. Mount it on a server of its own (`tjstp serve
    * --metrics PORT` does) or call it from yours for that path.
    */
-  readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
-    const path = (request.url ?? '').split('?')[0];
-    if (path !== '/metrics' || (request.method !== 'GET' && request.method !== 'HEAD')) {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: metrics are at GET /metrics\n');
-      return;
-    }
-    this.text().then(
-      (text) => response.writeHead(200, { 'content-type': this.contentType }).end(request.method === 'HEAD' ? undefined : text),
-      (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${(error as Error)?.message ?? String(error)}\n`),
-    );
-  };
+  readonly handle = (request: IncomingMessage, response: ServerResponse): void => metricsHandler(() => this.text(), this.contentType)(request, response);
 
   /** Stops counting and removes the metrics from the registry. */
   close(): void {
@@ -237,6 +227,29 @@ export class ServerMetrics {
 }
 
 /**
+ * A `node:http` request listener answering `GET /metrics` (and HEAD) with
+ * `text()`, anything else 404.
+ */
+export const metricsHandler = (text: () => Promise<string>, contentType: string) => (request: IncomingMessage, response: ServerResponse): void => {
+  const path = (request.url ?? '').split('?')[0];
+  if (path !== '/metrics' || (request.method !== 'GET' && request.method !== 'HEAD')) {
+    response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: metrics are at GET /metrics\n');
+    return;
+  }
+  text().then(
+    (body) => response.writeHead(200, { 'content-type': contentType }).end(request.method === 'HEAD' ? undefined : body),
+    (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${(error as Error)?.message ?? String(error)}\n`),
+  );
+};
+
+/** `prom-client`, loaded on first use (the only place tjstp loads it). */
+export const loadPromClient = async (): Promise<typeof Prom> => {
+  const loaded = (await import('prom-client')) as typeof Prom & { default?: typeof Prom };
+  // As an ES module importing CommonJS, the named exports may sit on `default` only.
+  return typeof loaded.Registry === 'function' ? loaded : (loaded.default as typeof Prom);
+};
+
+/**
  * Metrics for `server` in a `prom-client` Registry (a new one unless
  * `options.registry` is given). Loads `prom-client` the first time.
  * Call it before `server.listen()`: counters start from what happens
@@ -244,8 +257,5 @@ export class ServerMetrics {
  * Call {@link ServerMetrics.close} to stop counting.
  */
 export const serverMetrics = async (server: Server, options: MetricsOptions = {}): Promise<ServerMetrics> => {
-  const loaded = (await import('prom-client')) as typeof Prom & { default?: typeof Prom };
-  // As an ES module importing CommonJS, the named exports may sit on `default` only.
-  const prom = typeof loaded.Registry === 'function' ? loaded : (loaded.default as typeof Prom);
-  return new ServerMetrics(prom, server, options);
+  return new ServerMetrics(await loadPromClient(), server, options);
 };

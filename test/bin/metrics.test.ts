@@ -15,6 +15,8 @@ import { startServe, type ServeChild } from '../helpers/serve-child';
 import { delta, scrape, series, valueOf, type Scrape } from '../helpers/prometheus';
 import { hello, isCallback, isClose, openRaw, rawCall, type Endpoints, type RawClient } from '../helpers/raw';
 import { delay } from '../helpers/fixtures';
+import { redisMissing, startRedis } from '../helpers/redis';
+import { connect, type Client } from '../../lib/index';
 
 const HOLD_TIME = 4000;
 
@@ -235,6 +237,36 @@ describe('tjstp serve --metrics', () => {
       for (const labels of labelSets) {
         assert.ok(['add', 'refuse', 'boom', 'slow', 'later', 'flood', 'unknown'].includes(labels.method as string), JSON.stringify(labels));
       }
+    }
+  });
+});
+
+describe('tjstp serve --metrics --workers 2', { skip: redisMissing() }, () => {
+  it('the primary answers the workers\' metrics, summed', async () => {
+    const redis = await startRedis();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-metrics-'));
+    writeFiles(dir, shop);
+    const clients: Client[] = [];
+    const served = await startServe(['--applications', dir, '--tcp', '0', '--metrics', '0', '--no-watch', '--workers', '2', '--redis', `${redis.url}/9`], 2);
+    try {
+      const [tcp, metricsAt] = served.urls as [string, string];
+      assert.match(metricsAt, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      const before = await scrape(metricsAt);
+      for (let i = 0; i < 6; i++) clients.push(await connect(tcp, { app: 'shop', reconnect: false }));
+      for (const [i, client] of clients.entries()) {
+        for (let n = 0; n < 10; n++) assert.equal(await client.call('cart', 'add', i, n), i + n);
+      }
+      const after = await scrape(metricsAt);
+      assert.equal(delta(before, after, 'tjstp_calls_total', { app: 'shop', iface: 'cart', method: 'add', code: '0' }), 60);
+      assert.equal(delta(before, after, 'tjstp_sessions_opened_total', { app: 'shop' }), 6);
+      assert.equal(valueOf(after, 'tjstp_sessions', { app: 'shop', state: 'attached' }), 6);
+      assert.equal(delta(before, after, 'tjstp_call_duration_seconds_count', { app: 'shop' }), 60);
+    } finally {
+      for (const client of clients) client.close();
+      served.child.kill('SIGTERM');
+      await served.exited;
+      await redis.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

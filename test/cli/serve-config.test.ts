@@ -36,7 +36,7 @@ it('reads every limit flag, the binding flags, and their config keys; flags win'
   assert.deepEqual(read([]).limits, {}, 'the server defaults apply');
 });
 
-it('reads --metrics PORT and the metrics key; refuses it with --workers, saying why', () => {
+it('reads --metrics PORT and the metrics key', () => {
   assert.equal(read(['--metrics', '9464']).metrics, 9464);
   assert.equal(read([]).metrics, undefined);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-config-'));
@@ -49,5 +49,5 @@ it('reads --metrics PORT and the metrics key; refuses it with --workers, saying 
     fs.rmSync(dir, { recursive: true, force: true });
   }
   assert.throws(() => read(['--metrics', 'web']), /--metrics/);
-  assert.throws(() => read(['--metrics', '9464', '--workers', '2', '--redis', 'redis://127.0.0.1:6379']), /--metrics and --workers: .*not aggregated/);
+  assert.equal(read(['--metrics', '9464', '--workers', '2', '--redis', 'redis://127.0.0.1:6379']).metrics, 9464);
 });
