@@ -43,14 +43,29 @@ const listen = async (handler: http.RequestListener, host: string, port: number)
   };
 };
 
+/** Whether this worker answers the primary already. */
+let answering = false;
+
+/**
+ * In a worker: answers the primary's requests for metrics from now on,
+ * with nothing until its server counts. Call it first thing: the primary
+ * asks every worker it forked, and one that never answers (still loading
+ * its applications) would fail the whole scrape after 5 s.
+ */
+export const answerPrimary = async (): Promise<void> => {
+  const prom = await loadPromClient();
+  // Constructing one installs the worker's answer (once per process).
+  new prom.AggregatorRegistry();
+  if (!answering) prom.AggregatorRegistry.setRegistries([]);
+  answering = true;
+};
+
 /** Counts `server`'s metrics and serves them (or, in a worker, hands them to the primary). */
 export const startMetricsEndpoint = async (server: Server, host: string, port: number): Promise<MetricsEndpoint> => {
   const metrics = await serverMetrics(server);
   if (isWorker()) {
-    const prom = await loadPromClient();
-    // Constructing one installs the worker's answer to the primary's requests.
-    new prom.AggregatorRegistry();
-    prom.AggregatorRegistry.setRegistries([metrics.registry]);
+    await answerPrimary();
+    (await loadPromClient()).AggregatorRegistry.setRegistries([metrics.registry]);
     return { url: undefined, close: async () => metrics.close() };
   }
   try {

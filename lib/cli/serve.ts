@@ -16,7 +16,7 @@ import { SessionFileError, takeSessionFile, writeSessionFile, type TakenSessionF
 import type { ListenOptions } from '../server/listeners.js';
 import { ConfigError, readServeConfig, serveUsage, type ServeConfig } from './serve-config.js';
 import { startDemo, type DemoServer } from './demo.js';
-import { startClusterMetricsEndpoint, startMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint.js';
+import { answerPrimary, startClusterMetricsEndpoint, startMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint.js';
 
 export interface ServeIo {
   out(line: string): void;
@@ -227,6 +227,7 @@ export const serveCommand = async (args: readonly string[], io: ServeIo): Promis
     const tag = `worker ${process.pid}:`;
     const { out, err } = io;
     io = { out: (line) => out(`${tag} ${line}`), err: (line) => err(`${tag} ${line}`) };
+    if (config.metrics !== undefined) await answerPrimary();
   }
   let serving: Serving;
   try {

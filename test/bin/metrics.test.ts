@@ -250,6 +250,8 @@ describe('tjstp serve --metrics --workers 2', { skip: redisMissing() }, () => {
     const served = await startServe(['--applications', dir, '--tcp', '0', '--metrics', '0', '--no-watch', '--workers', '2', '--redis', `${redis.url}/9`], 2);
     try {
       const [tcp, metricsAt] = served.urls as [string, string];
+      // Both workers up, so both count (a worker still starting answers with nothing).
+      await served.printed(/worker \d+: serving shop[\s\S]*worker \d+: serving shop/, 20_000);
       assert.match(metricsAt, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
       const before = await scrape(metricsAt);
       for (let i = 0; i < 6; i++) clients.push(await connect(tcp, { app: 'shop', reconnect: false }));
