@@ -166,6 +166,7 @@ export const openClient = (system: System, port: number, onTick: OnTick = () => 
     case 'socketio':
       return socketIo(port, onTick);
     case 'tjstp-tcp':
+    case 'tjstp-metrics-tcp':
     case 'tjstp-redis-tcp':
       return tjstp('tcp', port, onTick);
     case 'tjstp-ws':

@@ -9,7 +9,7 @@ import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 /** Every system measured, in table order. */
-export const SYSTEMS = ['raw-tcp', 'raw-ws', 'jstp-tcp', 'jstp-ws', 'socketio', 'tjstp-tcp', 'tjstp-ws', 'tjstp-redis-tcp'] as const;
+export const SYSTEMS = ['raw-tcp', 'raw-ws', 'jstp-tcp', 'jstp-ws', 'socketio', 'tjstp-tcp', 'tjstp-ws', 'tjstp-metrics-tcp', 'tjstp-redis-tcp'] as const;
 export type System = (typeof SYSTEMS)[number];
 
 export const isSystem = (value: string): value is System => (SYSTEMS as readonly string[]).includes(value);

@@ -158,6 +158,7 @@ export const targets = (results: Results): Target[] => {
     if (has('tjstp-ws') && has('raw-ws')) add('WS @256 vs raw ws', ratio(results, 'tjstp-ws', 'raw-ws', 'rate256'), 'min', 0.9);
     if (has('tjstp-ws') && has('jstp-ws')) add('WS @256 vs jstp WS', ratio(results, 'tjstp-ws', 'jstp-ws', 'rate256'), 'min', 1.3);
     if (has('tjstp-ws') && has('socketio')) add('WS @256 vs socket.io', ratio(results, 'tjstp-ws', 'socketio', 'rate256'), 'min', 1.3);
+    if (has('tjstp-metrics-tcp') && has('tjstp-tcp')) add('TCP @256 with metrics on vs off', ratio(results, 'tjstp-metrics-tcp', 'tjstp-tcp', 'rate256'), 'min', 0.9);
     if (has('tjstp-redis-tcp') && has('tjstp-tcp')) add('TCP @256 sessions in Redis vs in memory', ratio(results, 'tjstp-redis-tcp', 'tjstp-tcp', 'rate256'), 'min', 0.6);
     for (const system of ['tjstp-tcp', 'tjstp-ws'] as const) {
       const raw = transportOf(system) === 'tcp' ? 'raw-tcp' : 'raw-ws';

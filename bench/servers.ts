@@ -9,13 +9,15 @@
  * - jstp-tcp / jstp-ws: @metarhia/jstp 2.3.0 (`jstp.net` / `jstp.ws`).
  * - socketio: socket.io 4, an acknowledgement answers each `add`.
  * - tjstp-tcp / tjstp-ws: this project's `Server`, heartbeat off;
+ * - tjstp-metrics-tcp: tjstp-tcp with its Prometheus metrics on (`serverMetrics`),
+ *   scraped once a second as Prometheus would, only more often;
  * - tjstp-redis-tcp: the same over TCP with its sessions shared through Redis.
  */
 import net from 'node:net';
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Server as SocketIoServer } from 'socket.io';
-import { RedisSessionStore, Server, silentLogger, type SessionStore } from '../lib/index';
+import { RedisSessionStore, Server, serverMetrics, silentLogger, type SessionStore } from '../lib/index';
 import { HOST, loadJstp, type System } from './common';
 
 export interface BenchServer {
@@ -172,7 +174,7 @@ const socketIo = async (): Promise<BenchServer> => {
   };
 };
 
-const tjstp = async (transport: 'tcp' | 'ws', store?: SessionStore): Promise<BenchServer> => {
+const tjstp = async (transport: 'tcp' | 'ws', store?: SessionStore, metrics = false): Promise<BenchServer> => {
   const app = {
     name: 'testApp',
     api: { calc: { add: (_context: unknown, a: number, b: number) => a + b } },
@@ -188,6 +190,13 @@ const tjstp = async (transport: 'tcp' | 'ws', store?: SessionStore): Promise<Ben
     outputBytesPerSecond: 0,
     store,
   });
+  if (metrics) {
+    const counted = await serverMetrics(server);
+    const scrape = setInterval(() => {
+      counted.text().catch((error: unknown) => console.error('metrics scrape failed', error));
+    }, 1000);
+    scrape.unref();
+  }
   const [listener] = await server.listen(transport === 'tcp' ? { tcp: 0 } : { ws: 0 });
   return {
     port: listener!.port!,
@@ -214,6 +223,8 @@ export const startServer = (system: System): Promise<BenchServer> => {
       return tjstp('tcp', new RedisSessionStore({ url: process.env.TJSTP_BENCH_REDIS, prefix: process.env.TJSTP_BENCH_REDIS_PREFIX ?? `bench${process.pid}:` }));
     case 'tjstp-tcp':
       return tjstp('tcp');
+    case 'tjstp-metrics-tcp':
+      return tjstp('tcp', undefined, true);
     case 'tjstp-ws':
       return tjstp('ws');
   }

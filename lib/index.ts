@@ -55,3 +55,17 @@ export { ServerSession, defaultSessionLimits, type SessionLimits } from './serve
 export { MemorySessionIndex, type SessionIndex } from './server/session-index.js';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './server/redis-store.js';
 export type { Claim, HandoverReply, HandoverRequest, SavedSession, SessionStore, ServerSessionRecord, SharedEvent, StoreHandlers } from './server/session-store.js';
+export {
+  DiagnosticsChannel,
+  type CallContext,
+  type ConnectionMessage,
+  type DiagnosticsSource,
+  type MalformedKind,
+  type MalformedMessage,
+  type RefusedMessage,
+  type ResumeMessage,
+  type ResumeRefusalReason,
+  type SessionEndMessage,
+  type SessionMessage,
+} from './server/diagnostics.js';
+export { ServerMetrics, codeLabel, serverMetrics, type MetricsOptions } from './server/metrics.js';

@@ -18,6 +18,8 @@ export interface ServeConfig {
   wss?: number;
   /** The demo page (browser chat) on this HTTP port; needs a ws or wss listener. */
   http?: number;
+  /** Prometheus metrics at `GET /metrics` on this HTTP port (same host as the listeners). */
+  metrics?: number;
   ipc?: string;
   /** PEM files for tls and wss. */
   cert?: string;
@@ -78,6 +80,8 @@ export const serveUsage = `Usage: tjstp serve [options]
   --ipc PATH                Unix socket (or Windows pipe) listener
   --http PORT               a demo page for the bundled chat on this port
                             (two tabs chat; needs --ws or --wss)
+  --metrics PORT            Prometheus metrics at http://HOST:PORT/metrics
+                            (with --workers: summed over the workers)
   --config FILE             JSON with any of these settings (flags win)
   --hold-time MS            how long a detached session is kept (120000)
   --max-buffered-bytes N    unacknowledged bytes kept per session (4194304)
@@ -118,6 +122,7 @@ const flags = {
   tls: { type: 'string' },
   wss: { type: 'string' },
   http: { type: 'string' },
+  metrics: { type: 'string' },
   ipc: { type: 'string' },
   cert: { type: 'string' },
   key: { type: 'string' },
@@ -184,7 +189,7 @@ const logFormat = (value: unknown, name: string): LogFormat => {
 };
 
 const configKeys = new Set([
-  'applications', 'host', 'tcp', 'ws', 'tls', 'wss', 'http', 'ipc', 'cert', 'key', 'watch', 'session',
+  'applications', 'host', 'tcp', 'ws', 'tls', 'wss', 'http', 'metrics', 'ipc', 'cert', 'key', 'watch', 'session',
   'handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout', 'backlog', 'webSocketBatching',
   'idOnlyRestore', 'bindAddress', 'sessionFile', 'redis', 'workers', 'logFormat', ...Object.keys(limitSettings),
 ]);
@@ -204,7 +209,7 @@ export const readConfigFile = (file: string): Partial<ServeConfig> => {
   const at = (key: string): string => `${file}: ${key}`;
   const base = path.dirname(file);
   const config: Partial<ServeConfig> = {};
-  for (const key of ['tcp', 'ws', 'tls', 'wss', 'http'] as const) if (entries[key] !== undefined) config[key] = port(entries[key], at(key));
+  for (const key of ['tcp', 'ws', 'tls', 'wss', 'http', 'metrics'] as const) if (entries[key] !== undefined) config[key] = port(entries[key], at(key));
   for (const key of ['applications', 'ipc', 'cert', 'key'] as const) {
     if (entries[key] !== undefined) config[key] = path.resolve(base, text(entries[key], at(key)));
   }
@@ -265,7 +270,7 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
     session: { ...file.session },
     limits: { ...file.limits },
   };
-  for (const key of ['tcp', 'ws', 'tls', 'wss', 'http'] as const) if (values[key] !== undefined) config[key] = port(values[key], `--${key}`);
+  for (const key of ['tcp', 'ws', 'tls', 'wss', 'http', 'metrics'] as const) if (values[key] !== undefined) config[key] = port(values[key], `--${key}`);
   if (values.applications !== undefined) config.applications = path.resolve(cwd, values.applications);
   if (values.host !== undefined) config.host = values.host;
   if (values.ipc !== undefined) config.ipc = path.resolve(cwd, values.ipc);

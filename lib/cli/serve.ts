@@ -17,6 +17,7 @@ import type { ListenOptions } from '../server/listeners.js';
 import { ConfigError, UsageError, readServeConfig, serveUsage, type ServeConfig } from './serve-config.js';
 import { DEMO_APP, startDemo, type DemoServer } from './demo.js';
 import { serveLogger, type ServeIo } from './log-format.js';
+import { answerPrimary, startClusterMetricsEndpoint, startMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint.js';
 
 export type { ServeIo };
 
@@ -81,6 +82,7 @@ export const serve = async (config: ServeConfig, io: ServeIo, logger: Logger = s
   await loaded.start(server);
   let wsUrl: string | undefined;
   const demo = config.http === undefined ? undefined : await startDemoPage(config, config.http, () => wsUrl);
+  const metrics = config.metrics === undefined ? undefined : await startMetrics(server, config, config.metrics);
   const taken = config.sessionFile === false ? null : await reviveSessionFile(server, config.sessionFile, logger);
   let listeners;
   try {
@@ -89,6 +91,7 @@ export const serve = async (config: ServeConfig, io: ServeIo, logger: Logger = s
     // Not serving them after all: the file goes back for the next start.
     await taken?.abandon();
     await demo?.close();
+    await metrics?.close();
     throw error;
   }
   await taken?.commit();
@@ -100,6 +103,7 @@ export const serve = async (config: ServeConfig, io: ServeIo, logger: Logger = s
     logger.info(`listening ${demo.url.slice(0, -1)}`);
     logger.info(`demo page: open ${demo.url} in two tabs`);
   }
+  if (metrics?.url !== undefined) logger.info(`listening ${metrics.url}`);
   if (config.watch) {
     loaded.watch((report) => {
       if (report.ok) logger.info(`reloaded ${report.app}@${report.version}`);
@@ -132,7 +136,8 @@ export const serve = async (config: ServeConfig, io: ServeIo, logger: Logger = s
           }
         }
         if (hooksFailed) throw hooksFailed.error;
-      })();
+        // The metrics stop with the server: a last scrape sees it draining.
+      })().finally(() => metrics?.close());
       return stopping;
     },
   };
@@ -143,6 +148,14 @@ const startDemoPage = async (config: ServeConfig, port: number, wsUrl: () => str
     return await startDemo({ host: config.host, port, wsUrl });
   } catch (error) {
     throw new ConfigError(`--http ${port}: ${(error as Error).message}`);
+  }
+};
+
+const startMetrics = async (server: Server, config: ServeConfig, port: number): Promise<MetricsEndpoint> => {
+  try {
+    return await startMetricsEndpoint(server, config.host, port);
+  } catch (error) {
+    throw new ConfigError(`--metrics ${port}: ${(error as Error).message}`);
   }
 };
 
@@ -177,6 +190,24 @@ const saveSessionFile = async (server: Server, file: string, logger: Logger): Pr
   if (report.unserializable > 0) logger.warn(`${report.unserializable} session(s) not saved: their application state is not JSON`);
 };
 
+/** The primary of `--workers`, with the workers' metrics summed when asked for. */
+const runWorkers = async (args: readonly string[], config: ServeConfig, count: number, io: ServeIo): Promise<number> => {
+  const logger = serveLogger(config.logFormat, io);
+  let metrics;
+  try {
+    metrics = config.metrics === undefined ? undefined : await startClusterMetricsEndpoint(config.host, config.metrics);
+  } catch (error) {
+    if (config.logFormat === 'text') io.err(`tjstp serve: --metrics ${config.metrics}: ${(error as Error).message}`);
+    else logger.error(`--metrics ${config.metrics}: ${(error as Error).message}`);
+    return 1;
+  }
+  try {
+    return await runPrimary(args, count, logger, metrics?.url);
+  } finally {
+    await metrics?.close();
+  }
+};
+
 /** The command: exit code 0 on a clean stop, 1 on a failed start, 2 on bad usage (flags, or `--http` without the chat application). */
 export const serveCommand = async (args: readonly string[], io: ServeIo): Promise<number> => {
   let config: ServeConfig | 'help';
@@ -190,12 +221,13 @@ export const serveCommand = async (args: readonly string[], io: ServeIo): Promis
     io.out(serveUsage);
     return 0;
   }
-  if (config.workers !== undefined && config.workers > 1 && !isWorker()) return runPrimary(args, config.workers, serveLogger(config.logFormat, io));
+  if (config.workers !== undefined && config.workers > 1 && !isWorker()) return runWorkers(args, config, config.workers, io);
   if (isWorker() && config.logFormat === 'text') {
     const tag = `worker ${process.pid}:`;
     const { out, err } = io;
     io = { out: (line) => out(`${tag} ${line}`), err: (line) => err(`${tag} ${line}`) };
   }
+  if (isWorker() && config.metrics !== undefined) await answerPrimary();
   // A JSON line says its worker in a field: a prefix would make it no longer JSON.
   const logger = serveLogger(config.logFormat, io, isWorker() ? { worker: process.pid } : {});
   // In text, a failed start or stop says `tjstp serve:` as every usage error does.

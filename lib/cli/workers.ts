@@ -25,8 +25,8 @@ export const reportListening = (urls: readonly string[]): void => {
 
 export const isWorker = (): boolean => cluster.isWorker;
 
-/** Runs the primary; resolves to the exit code once every worker has stopped. */
-export const runPrimary = (args: readonly string[], count: number, logger: Logger): Promise<number> =>
+/** Runs the primary (its metrics endpoint, if any, at `metricsUrl`); resolves to the exit code once every worker has stopped. */
+export const runPrimary = (args: readonly string[], count: number, logger: Logger, metricsUrl?: string): Promise<number> =>
   new Promise((resolve) => {
     // The workers run the same command without --workers.
     const workerArgs: string[] = [];
@@ -46,6 +46,7 @@ export const runPrimary = (args: readonly string[], count: number, logger: Logge
         printed = true;
         logger.info(`started ${count} worker(s), sessions shared through Redis`);
         for (const url of message.urls) logger.info(`listening ${url}`);
+        if (metricsUrl !== undefined) logger.info(`listening ${metricsUrl}`);
       });
       return worker;
     };

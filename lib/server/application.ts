@@ -205,6 +205,12 @@ export class Application {
     return table ? [...table.keys()] : undefined;
   }
 
+  /** Whether a call of `iface.method` would find a method (`$tjstp` builtins included). */
+  has(iface: string, method: string): boolean {
+    if (iface === BUILTIN_INTERFACE) return builtins.has(method);
+    return this.#compiled.api.get(iface)?.has(method) ?? false;
+  }
+
   interfaces(): readonly string[] {
     return [...this.#compiled.api.keys()];
   }

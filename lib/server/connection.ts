@@ -29,6 +29,7 @@ import type { Transport, TransportHandler } from '../transport/transport.js';
 import { Heartbeat } from '../session/heartbeat.js';
 import { textBytes, type MemoryMeter } from '../session/memory.js';
 import type { ServerSession } from './session.js';
+import { publishMalformed, type MalformedKind } from './diagnostics.js';
 
 export type ConnectionState = 'awaiting-hello' | 'authenticating' | 'ready' | 'closed';
 
@@ -69,12 +70,14 @@ export class ServerConnection {
     }
 
     violation(error: Error): void {
-      this.#connection.#protocolError(error);
+      this.#connection.#protocolError(error, error instanceof TjstpError && error.code === ErrorCode.MESSAGE_TOO_LARGE ? 'oversize' : 'framing');
     }
   };
 
   readonly transport: Transport;
   state: ConnectionState = 'awaiting-hello';
+  /** When it was accepted (`performance.now()`), for the time a restore took. */
+  readonly acceptedAt = performance.now();
   session: ServerSession | null = null;
   readonly #host: ConnectionHost;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -159,13 +162,13 @@ export class ServerConnection {
     try {
       message = decodeMessage(text);
     } catch (error) {
-      this.#protocolError(error);
+      this.#protocolError(error, 'json');
       return;
     }
     switch (this.state) {
       case 'awaiting-hello':
         if (message.kind !== 'hello') {
-          this.#protocolError(new ProtocolError(`Expected a handshake, got "${message.kind}"`));
+          this.#protocolError(new ProtocolError(`Expected a handshake, got "${message.kind}"`), 'unexpected');
           return;
         }
         this.transition(['awaiting-hello'], 'authenticating');
@@ -181,7 +184,7 @@ export class ServerConnection {
         // and a limit would only end a healthy session. The limits are for
         // an asynchronous login, which a client could flood.
         if (this.session === null && (this.#queued.length >= this.#host.maxPendingMessages || this.#queuedBytes + size > this.#host.maxPendingBytes)) {
-          this.#protocolError(new ProtocolError('Too many messages before the handshake completed'));
+          this.#protocolError(new ProtocolError('Too many messages before the handshake completed'), 'pending');
           return;
         }
         this.#queued.push([message, size]);
@@ -202,7 +205,7 @@ export class ServerConnection {
     switch (message.kind) {
       case 'hello':
       case 'welcome':
-        this.#protocolError(new ProtocolError('Handshake after the handshake completed'));
+        this.#protocolError(new ProtocolError('Handshake after the handshake completed'), 'unexpected');
         return;
       case 'close':
         // The client ended its session on purpose: nothing to hold for it.
@@ -226,7 +229,8 @@ export class ServerConnection {
     this.#queuedBytes = 0;
   }
 
-  #protocolError(error: unknown): void {
+  #protocolError(error: unknown, kind: MalformedKind): void {
+    if (this.state !== 'closed') publishMalformed(this.#host, this, kind, error);
     const protocolError = error instanceof TjstpError
       ? error
       : new ProtocolError(String(error));

@@ -27,6 +27,7 @@ import { newSessionSecret } from './binding.js';
 import { prepareEvent } from '../session/peer.js';
 import { Channels } from './channels.js';
 import { FailureLog } from './failure-log.js';
+import * as publish from './diagnostics.js';
 import { ServerConnection, type ConnectionHost } from './connection.js';
 import { legacyReceived, welcomeExtension } from './handshake.js';
 import { openListeners, type Listener, type ListenOptions } from './listeners.js';
@@ -119,8 +120,12 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       admission: new Admission(options),
       channels: this.channels,
       events: {
-        detached: (session) => this.emit('detach', session),
+        detached: (session) => {
+          publish.publishSessionDetach(this, session);
+          this.emit('detach', session);
+        },
         ended: (session, reason) => {
+          publish.publishSessionEnd(this, session, reason);
           this.#shared?.ended(session, reason);
           this.emit('end', session, reason);
         },
@@ -133,6 +138,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       },
     });
     this.#hooks = createSessionHooks({
+      server: this,
       registry: this.#registry,
       channels: this.channels,
       logger: this.logger,
@@ -232,7 +238,9 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
       transport.close(ErrorCode.SERVER_CLOSING);
       return;
     }
-    this.#connections.add(new ServerConnection(transport, this));
+    const connection = new ServerConnection(transport, this);
+    this.#connections.add(connection);
+    publish.publishConnectionOpen(this, connection);
   }
 
   /**
@@ -322,7 +330,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     const app = this.applications.resolve(hello.app, hello.version);
     if (!app) throw new RemoteError(ErrorCode.APP_NOT_FOUND);
     const remoteAddress = connection.transport.remoteAddress;
-    if (hello.strategy === 'session') return this.#restore(connection, app, hello.credentials);
+    if (hello.strategy === 'session') return publish.traceRestore(this, connection, app, () => this.#restore(connection, app, hello.credentials));
     const registry = this.#registry;
     const origin = addressKey(remoteAddress);
     // Before any login runs: failed logins spend the address's rate too.
@@ -366,6 +374,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     connection.transport.send(encodeWelcome(id, extension));
     registry.attach(session, connection);
     session.peer.attach(connection.transport, 0);
+    publish.publishSessionOpen(this, session);
     this.emit('session', session);
     return session;
   }
@@ -375,7 +384,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   }
 
   closed(connection: ServerConnection): void {
-    this.#connections.delete(connection);
+    if (this.#connections.delete(connection)) publish.publishConnectionClose(this, connection);
   }
 
   /** Ends a session for good; a later restore is answered 11 with the reason. */
@@ -411,7 +420,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     try {
       admitRestoreAttempt(this.#registry, connection.transport.remoteAddress);
     } catch (error) {
-      this.emit('refused', LimitName.RESTORE_RATE, connection.transport.remoteAddress);
+      this.#refused(LimitName.RESTORE_RATE, connection.transport.remoteAddress);
       throw error;
     }
     const shared = this.#shared;
@@ -431,7 +440,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
         this.#warnings.log(`refused a restore of ${session.label} from ${remoteAddress}: ${refusalWording[why]}`, { app: `${app.name}@${app.version}`, session: session.label, reason: why });
       });
     } catch (error) {
-      if (error instanceof RemoteError && error.code === ErrorCode.LIMIT_EXCEEDED) this.emit('refused', error.info[0] as LimitNameValue, remoteAddress);
+      if (error instanceof RemoteError && error.code === ErrorCode.LIMIT_EXCEEDED) this.#refused(error.info[0] as LimitNameValue, remoteAddress);
       throw error;
     }
     const { session, request, received } = admitted;
@@ -443,6 +452,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     connection.transport.send(encodeWelcome(ok, legacy ? undefined : welcomeExtension(this.limits, this)));
     const replayed = session.peer.attach(connection.transport, received);
     registry.settle(session);
+    publish.publishResumed(this, connection, session, replayed);
     this.emit('resume', session, replayed);
     return session;
   }
@@ -450,6 +460,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
   /** Reports a refusal and returns the error to answer with (30 or 31). */
   #refused(refusal: Refusal, remoteAddress: string): RemoteError {
     this.emit('refused', refusal, remoteAddress);
+    publish.publishRefused(this, refusal, remoteAddress);
     if (refusal !== 'memory') return limitExceeded(refusal);
     this.#busyRefusals++;
     return new RemoteError(ErrorCode.SERVER_BUSY);

@@ -15,6 +15,10 @@ import { BUILTIN_INTERFACE } from './loader/compile.js';
 import type { SessionRegistry } from './registry.js';
 import type { ServerSession, ServerSessionHooks } from './session.js';
 import type { Logger, Refusal, ServerStats } from './options.js';
+import { traceCall, tracingCalls, type CallContext } from './diagnostics.js';
+
+/** The `$tjstp` methods that act on the session, served here rather than by the application. */
+const SESSION_METHODS: ReadonlySet<string> = new Set(['rotate', 'login', 'logout', 'stats']);
 
 /** What the authentication hook is asked. */
 export interface AuthenticationRequest {
@@ -33,6 +37,8 @@ export type Authenticate = (request: AuthenticationRequest) =>
   string | null | undefined | Promise<string | null | undefined>;
 
 export interface SessionHookHost {
+  /** Named in what is published about calls (the server). */
+  server: object;
   registry: SessionRegistry;
   channels: Channels;
   logger: Logger;
@@ -104,13 +110,25 @@ export const createSessionHooks = (host: SessionHookHost): ServerSessionHooks =>
     return session.app.invoke(session.context, iface, method, args);
   };
 
+  const admitted = (session: ServerSession, iface: string, method: string, args: unknown[]): unknown[] | Promise<unknown[]> => {
+    if (!registry.admission.admitCall(session.peer.runningCount)) throw host.refuse(session, LimitName.CALLS_IN_FLIGHT);
+    // An address that was sent more than its share waits: the others' calls run meanwhile.
+    const delay = registry.admission.outputDelay(session.share);
+    if (delay === 0) return run(session, iface, method, args);
+    return new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => run(session, iface, method, args));
+  };
+
   return {
     invoke(session, iface, method, args) {
-      if (!registry.admission.admitCall(session.peer.runningCount)) throw host.refuse(session, LimitName.CALLS_IN_FLIGHT);
-      // An address that was sent more than its share waits: the others' calls run meanwhile.
-      const delay = registry.admission.outputDelay(session.share);
-      if (delay === 0) return run(session, iface, method, args);
-      return new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => run(session, iface, method, args));
+      if (!tracingCalls()) return admitted(session, iface, method, args);
+      const { app } = session;
+      const known = (iface === BUILTIN_INTERFACE && SESSION_METHODS.has(method)) || app.has(iface, method);
+      // Every field from the start: subscribers see one object shape.
+      const context: CallContext = {
+        server: host.server, app: app.name, version: app.version, iface, method, known, session: session.label,
+        transport: session.transport?.kind, startTime: performance.now(), code: undefined, error: undefined, result: undefined,
+      };
+      return traceCall(context, () => admitted(session, iface, method, args));
     },
     event(session, iface, name, args) {
       session.app.event(session.context, iface, name, args);

@@ -25,7 +25,8 @@ describe('npm run bench', () => {
       const systems = results.config.systems;
       // The Redis system runs where redis-server is installed (always under .ci/run).
       const redis = redisMissing() === false;
-      assert.equal(systems.length, redis ? 8 : 7, 'raw net, raw ws, jstp TCP and WS, socket.io, tjstp TCP and WS (and over Redis)');
+      assert.equal(systems.length, redis ? 9 : 8, 'raw net, raw ws, jstp TCP and WS, socket.io, tjstp TCP and WS, tjstp TCP with metrics (and over Redis)');
+      assert.ok(systems.includes('tjstp-metrics-tcp'), 'metrics on');
       for (const system of systems) {
         for (const inflight of [1, 16, 256]) {
           const trials = results.rpc?.[system]?.[inflight] ?? [];

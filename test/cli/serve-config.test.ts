@@ -52,3 +52,19 @@ it('--log-format and logFormat: text by default, json asked for, anything else r
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('reads --metrics PORT and the metrics key', () => {
+  assert.equal(read(['--metrics', '9464']).metrics, 9464);
+  assert.equal(read([]).metrics, undefined);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-config-'));
+  try {
+    const file = path.join(dir, 'tjstp.json');
+    fs.writeFileSync(file, JSON.stringify({ metrics: 9100 }));
+    assert.equal(read(['--config', file]).metrics, 9100);
+    assert.equal(read(['--config', file, '--metrics', '0']).metrics, 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(() => read(['--metrics', 'web']), /--metrics/);
+  assert.equal(read(['--metrics', '9464', '--workers', '2', '--redis', 'redis://127.0.0.1:6379']).metrics, 9464);
+});
