@@ -38,11 +38,13 @@ export const traceCalls = (tracer: Tracer): (() => void) => {
         kind: SpanKind.SERVER,
         attributes: {
           'rpc.system': 'jstp',
-          'rpc.service': `${call.app}.${call.iface}`,
-          'rpc.method': call.method,
+          // A name the application does not define is the client's input: never an attribute.
+          'rpc.service': call.known ? `${call.app}.${call.iface}` : `${call.app}.unknown`,
+          'rpc.method': call.known ? call.method : 'unknown',
           'tjstp.app.version': call.version,
           'tjstp.session': call.session,
-          'network.transport': call.transport ?? 'none',
+          // OpenTelemetry's network.transport knows tcp, pipe and unix, not WebSocket: tjstp's own name.
+          'tjstp.transport': call.transport ?? 'none',
         },
       }));
     },

@@ -18,8 +18,10 @@ export interface ServeConfig {
   wss?: number;
   /** The demo page (browser chat) on this HTTP port; needs a ws or wss listener. */
   http?: number;
-  /** Prometheus metrics at `GET /metrics` on this HTTP port (same host as the listeners). */
+  /** Prometheus metrics at `GET /metrics` on this HTTP port. */
   metrics?: number;
+  /** Where the metrics listen: loopback unless asked, whatever `host` the listeners have (they tell what runs here). */
+  metricsHost: string;
   ipc?: string;
   /** PEM files for tls and wss. */
   cert?: string;
@@ -80,7 +82,8 @@ export const serveUsage = `Usage: tjstp serve [options]
   --ipc PATH                Unix socket (or Windows pipe) listener
   --http PORT               a demo page for the bundled chat on this port
                             (two tabs chat; needs --ws or --wss)
-  --metrics PORT            Prometheus metrics at http://HOST:PORT/metrics
+  --metrics PORT            Prometheus metrics at http://METRICS-HOST:PORT/metrics
+  --metrics-host HOST       where the metrics listen (127.0.0.1, whatever --host is)
                             (with --workers: summed over the workers)
   --config FILE             JSON with any of these settings (flags win)
   --hold-time MS            how long a detached session is kept (120000)
@@ -123,6 +126,7 @@ const flags = {
   wss: { type: 'string' },
   http: { type: 'string' },
   metrics: { type: 'string' },
+  'metrics-host': { type: 'string' },
   ipc: { type: 'string' },
   cert: { type: 'string' },
   key: { type: 'string' },
@@ -189,7 +193,7 @@ const logFormat = (value: unknown, name: string): LogFormat => {
 };
 
 const configKeys = new Set([
-  'applications', 'host', 'tcp', 'ws', 'tls', 'wss', 'http', 'metrics', 'ipc', 'cert', 'key', 'watch', 'session',
+  'applications', 'host', 'tcp', 'ws', 'tls', 'wss', 'http', 'metrics', 'metricsHost', 'ipc', 'cert', 'key', 'watch', 'session',
   'handshakeTimeout', 'heartbeatInterval', 'maxMessageSize', 'drainTimeout', 'backlog', 'webSocketBatching',
   'idOnlyRestore', 'bindAddress', 'sessionFile', 'redis', 'workers', 'logFormat', ...Object.keys(limitSettings),
 ]);
@@ -214,6 +218,7 @@ export const readConfigFile = (file: string): Partial<ServeConfig> => {
     if (entries[key] !== undefined) config[key] = path.resolve(base, text(entries[key], at(key)));
   }
   if (entries.host !== undefined) config.host = text(entries.host, at('host'));
+  if (entries.metricsHost !== undefined) config.metricsHost = text(entries.metricsHost, at('metricsHost'));
   if (entries.redis !== undefined) config.redis = redisUrl(entries.redis, at('redis'));
   if (entries.workers !== undefined) config.workers = workerCount(entries.workers, at('workers'));
   if (entries.logFormat !== undefined) config.logFormat = logFormat(entries.logFormat, at('logFormat'));
@@ -263,6 +268,7 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
   const config: ServeConfig = {
     applications: path.resolve(cwd, 'applications'),
     host: '127.0.0.1',
+    metricsHost: '127.0.0.1',
     watch: true,
     sessionFile: path.resolve(cwd, '.tjstp', 'sessions.json'),
     logFormat: 'text',
@@ -273,6 +279,7 @@ export const readServeConfig = (args: readonly string[], cwd = process.cwd()): S
   for (const key of ['tcp', 'ws', 'tls', 'wss', 'http', 'metrics'] as const) if (values[key] !== undefined) config[key] = port(values[key], `--${key}`);
   if (values.applications !== undefined) config.applications = path.resolve(cwd, values.applications);
   if (values.host !== undefined) config.host = values.host;
+  if (values['metrics-host'] !== undefined) config.metricsHost = values['metrics-host'];
   if (values.ipc !== undefined) config.ipc = path.resolve(cwd, values.ipc);
   if (values.cert !== undefined) config.cert = path.resolve(cwd, values.cert);
   if (values.key !== undefined) config.key = path.resolve(cwd, values.key);

@@ -153,7 +153,7 @@ const startDemoPage = async (config: ServeConfig, port: number, wsUrl: () => str
 
 const startMetrics = async (server: Server, config: ServeConfig, port: number): Promise<MetricsEndpoint> => {
   try {
-    return await startMetricsEndpoint(server, config.host, port);
+    return await startMetricsEndpoint(server, config.metricsHost, port);
   } catch (error) {
     throw new ConfigError(`--metrics ${port}: ${(error as Error).message}`);
   }
@@ -195,7 +195,7 @@ const runWorkers = async (args: readonly string[], config: ServeConfig, count: n
   const logger = serveLogger(config.logFormat, io);
   let metrics;
   try {
-    metrics = config.metrics === undefined ? undefined : await startClusterMetricsEndpoint(config.host, config.metrics);
+    metrics = config.metrics === undefined ? undefined : await startClusterMetricsEndpoint(config.metricsHost, config.metrics);
   } catch (error) {
     if (config.logFormat === 'text') io.err(`tjstp serve: --metrics ${config.metrics}: ${(error as Error).message}`);
     else logger.error(`--metrics ${config.metrics}: ${(error as Error).message}`);

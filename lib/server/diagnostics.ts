@@ -108,7 +108,7 @@ export interface ResumeMessage {
   readonly session: string | undefined;
   /** Messages the client gets again (0 when refused). */
   readonly replayedMessages: number;
-  /** Their size in UTF-16 code units, as sent (0 when refused). */
+  /** Their size in bytes as the memory budget counts them (one or two a character, as V8 holds the text, and a per-message overhead; 0 when refused). */
   readonly replayedBytes: number;
   /** From the connection being accepted to the answer. */
   readonly seconds: number;
@@ -155,8 +155,17 @@ const connectionClose = diagnostics.channel(DiagnosticsChannel.CONNECTION_CLOSE)
 const refusedChannel = diagnostics.channel(DiagnosticsChannel.REFUSED);
 const malformedChannel = diagnostics.channel(DiagnosticsChannel.MALFORMED);
 
-/** Whether anyone listens to calls: checked before anything else is done for one. */
-export const tracingCalls = (): boolean => callChannel.hasSubscribers;
+/**
+ * Whether anyone listens to calls: checked before anything else is done
+ * for one. TracingChannel has `hasSubscribers` only from Node 20.13; before
+ * that, its channels are asked one by one (otherwise calls would go
+ * untraced and uncounted without a word).
+ */
+export const tracingCalls = (): boolean =>
+  callChannel.hasSubscribers ?? (
+    callChannel.start.hasSubscribers || callChannel.end.hasSubscribers || callChannel.asyncStart.hasSubscribers ||
+    callChannel.asyncEnd.hasSubscribers || callChannel.error.hasSubscribers
+  );
 
 /** The code a call is answered with when it throws `thrown`. */
 const codeOf = (thrown: unknown): number => {
@@ -238,8 +247,8 @@ const secondsSince = (connection: ServerConnection): number => (performance.now(
 /** A restore resumed `session`; call right after its outbox was replayed (what is left in it is what was). */
 export const publishResumed = (server: DiagnosticsSource, connection: ServerConnection, session: ServerSession, replayed: number): void => {
   if (!sessionResume.hasSubscribers) return;
-  let bytes = 0;
-  for (const [, text] of session.peer.state.outbox.entries()) bytes += text.length;
+  // Bytes as the memory budget counts them (the outbox keeps the sum).
+  const bytes = session.peer.state.outbox.bytes;
   sessionResume.publish({
     server,
     app: session.app.name,

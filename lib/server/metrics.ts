@@ -122,20 +122,21 @@ export class ServerMetrics {
     });
     new prom.Gauge({
       name: name('memory_limit_bytes'),
-      help: 'The sessions\' memory budget (maxSessionMemory)',
+      help: 'The sessions\' memory budget (maxSessionMemory); 0 when there is none',
       registers,
       collect() {
-        this.set(server.meter.limit);
+        // "No budget" is a limit too large to mean anything: 0 says it and keeps used/limit ratios out of the way.
+        this.set(server.meter.limit >= Number.MAX_SAFE_INTEGER ? 0 : server.meter.limit);
       },
     });
-    const connectionsOpen = new prom.Gauge({ name: name('connections'), help: 'Connections open now, by transport', labelNames: ['transport'], registers });
+    const connectionsOpen = new prom.Gauge({ name: name('connections_open'), help: 'Connections open now, by transport', labelNames: ['transport'], registers });
     const connections = counter('connections_total', 'Connections accepted, by transport', ['transport']);
     const opened = counter('sessions_opened_total', 'Sessions opened by a handshake', ['app', 'version']);
     const detached = counter('session_detaches_total', 'Times a session lost its connection and was held for a restore', ['app', 'version']);
     const ended = counter('sessions_ended_total', 'Sessions ended, by reason (closed, expired, overflow, evicted, protocol, …)', ['app', 'version', 'reason']);
     const resumes = counter('resumes_total', 'Restore handshakes by outcome (resumed, refused) and reason (none when resumed)', ['app', 'outcome', 'reason']);
     const replayedMessages = histogram('resume_replayed_messages', 'Messages replayed to a client per resume', ['app'], REPLAYED_MESSAGE_BUCKETS);
-    const replayedBytes = histogram('resume_replayed_bytes', 'Bytes (UTF-16 code units) replayed to a client per resume', ['app'], REPLAYED_BYTE_BUCKETS);
+    const replayedBytes = histogram('resume_replayed_bytes', 'Bytes replayed to a client per resume, as the memory budget counts them', ['app'], REPLAYED_BYTE_BUCKETS);
     const resumeSeconds = histogram('resume_duration_seconds', 'From the connection being accepted to the session resumed', ['app'], RESUME_BUCKETS);
     const calls = new CallSeries(CALL_BUCKETS);
     calls.register(
@@ -238,7 +239,8 @@ export const metricsHandler = (text: () => Promise<string>, contentType: string)
   }
   text().then(
     (body) => response.writeHead(200, { 'content-type': contentType }).end(request.method === 'HEAD' ? undefined : body),
-    (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${(error as Error)?.message ?? String(error)}\n`),
+    // The scraper learns that it failed, not why: the reason may name internals.
+    () => response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics could not be collected\n'),
   );
 };
 

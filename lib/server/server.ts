@@ -126,6 +126,10 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
         },
         ended: (session, reason) => {
           publish.publishSessionEnd(this, session, reason);
+          // Ends worth a line: a client that vanished (info), one whose session broke (warn, throttled).
+          const fields = { app: `${session.app.name}@${session.app.version}`, session: session.label, reason };
+          if (reason === SessionLossReason.EXPIRED) withFields(this.logger, fields).info(`${session.label}: ended, ${reason}`);
+          else if (reason === SessionLossReason.OVERFLOW || reason === SessionLossReason.PROTOCOL) this.#warnings.log(`${session.label}: ended, ${reason}`, fields);
           this.#shared?.ended(session, reason);
           this.emit('end', session, reason);
         },

@@ -139,7 +139,7 @@ describe('tjstp serve --metrics', () => {
     assert.deepEqual((await a.client.waitMessage(isCallback(8), 5000, 'the slow call')).ok, [300]);
     const s1 = await scrape(metricsUrl);
     assert.equal(delta(s0, s1, 'tjstp_connections_total', { transport: 'tcp' }), 1);
-    assert.equal(valueOf(s1, 'tjstp_connections', { transport: 'tcp' }), 1);
+    assert.equal(valueOf(s1, 'tjstp_connections_open', { transport: 'tcp' }), 1);
     assert.equal(delta(s0, s1, 'tjstp_sessions_opened_total', { app: 'shop', version: '1.0.0' }), 1);
     assert.equal(valueOf(s1, 'tjstp_sessions', { app: 'shop', state: 'attached' }), 1);
     const calls = (labels: Record<string, string>): number => delta(s0, s1, 'tjstp_calls_total', { app: 'shop', ...labels });
@@ -164,7 +164,7 @@ describe('tjstp serve --metrics', () => {
     a.client.destroy();
     const s2 = await scrapeUntil((s) => valueOf(s, 'tjstp_sessions', { app: 'shop', state: 'detached' }) === 1, 'the detach');
     assert.equal(delta(s1, s2, 'tjstp_session_detaches_total', { app: 'shop' }), 1);
-    assert.equal(valueOf(s2, 'tjstp_connections', { transport: 'tcp' }), 0);
+    assert.equal(valueOf(s2, 'tjstp_connections_open', { transport: 'tcp' }), 0);
     await scrapeUntil((s) => valueOf(s, 'tjstp_outbox_bytes', { app: 'shop' }) > 0, 'the events held');
     const resumed = await restore(a.id, received);
     assert.equal(resumed.reply.ok, received, JSON.stringify(resumed.reply));
@@ -210,7 +210,7 @@ describe('tjstp serve --metrics', () => {
     // a, its resume, two refused restores, b, c, two more refused restores, two malformed.
     assert.equal(delta(s0, s5, 'tjstp_connections_total', { transport: 'tcp' }), 10);
     // Only the resumed connection is still open.
-    assert.equal(valueOf(s5, 'tjstp_connections', { transport: 'tcp' }), 1);
+    assert.equal(valueOf(s5, 'tjstp_connections_open', { transport: 'tcp' }), 1);
   });
 
   it('keeps the label set bounded under 10,000 random method names', async () => {

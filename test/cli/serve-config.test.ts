@@ -56,6 +56,9 @@ it('--log-format and logFormat: text by default, json asked for, anything else r
 it('reads --metrics PORT and the metrics key', () => {
   assert.equal(read(['--metrics', '9464']).metrics, 9464);
   assert.equal(read([]).metrics, undefined);
+  // The metrics stay on loopback when the listeners open wider, unless asked.
+  assert.equal(read(['--metrics', '9464', '--host', '0.0.0.0']).metricsHost, '127.0.0.1');
+  assert.equal(read(['--metrics', '9464', '--metrics-host', '0.0.0.0']).metricsHost, '0.0.0.0');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tjstp-config-'));
   try {
     const file = path.join(dir, 'tjstp.json');

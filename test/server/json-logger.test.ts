@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsonLogger } from '../../lib/index';
 import { logError, withFields } from '../../lib/server/options';
-import { waitFor } from '../helpers/fixtures';
+import { connect } from '../../lib/index';
+import { startServer, waitFor } from '../helpers/fixtures';
 import { makeApps, serve } from './loader-fixtures';
 
 const recording = (): { lines: Record<string, unknown>[]; write: (line: string) => void } => {
@@ -69,6 +70,31 @@ describe('jsonLogger', () => {
       assert.ok(id !== '' && !JSON.stringify(lines).includes(id));
     } finally {
       await served.close();
+    }
+  });
+});
+
+describe('session ends in the log', () => {
+  it("an expired session's end is an info line with its app, label and reason; a closed one is not logged", async () => {
+    const { lines, write } = recording();
+    const fixture = await startServer({ logger: jsonLogger(write), session: { holdTime: 100 } });
+    try {
+      const leaving = await connect(fixture.url.tcp, { app: 'testApp', reconnect: false });
+      const id = leaving.session?.id as string;
+      leaving.close();
+      const vanishing = await connect(fixture.url.tcp, { app: 'testApp', reconnect: false });
+      const vanishedId = vanishing.session?.id as string;
+      // The connection dies without a goodbye: the session is held, then expires.
+      vanishing.reconnect(() => Promise.reject(new Error('gone')));
+      await waitFor(() => lines.some((line) => line.reason === 'expired'), 5000, 'the expiry logged');
+      const ended = lines.filter((line) => typeof line.msg === 'string' && line.msg.includes('ended'));
+      assert.equal(ended.length, 1, JSON.stringify(ended));
+      assert.deepEqual([ended[0]?.level, ended[0]?.app, ended[0]?.reason], ['info', 'testApp@1.0.0', 'expired']);
+      assert.match(String(ended[0]?.session), /^s:/);
+      const text = JSON.stringify(lines);
+      assert.ok(!text.includes(id) && !text.includes(vanishedId), 'no session id in the log');
+    } finally {
+      await fixture.close();
     }
   });
 });
