@@ -82,6 +82,30 @@ export class ServerMetrics {
       new prom.Histogram({ name: name(suffix), help, labelNames, buckets, registers });
 
     const apps = (): { app: string; version: string }[] => server.applications.all().map((app) => ({ app: app.name, version: app.version }));
+    /**
+     * Per application and version, the sessions attached and detached and
+     * their outbox bytes, in one pass: a scrape then costs one `set` a
+     * series (prom-client hashes the labels on each), not one a session.
+     * Applications without sessions are there, with zeros.
+     */
+    const tally = (): { labels: { app: string; version: string }; attached: number; detached: number; bytes: number }[] => {
+      const byApp = new Map<string, { labels: { app: string; version: string }; attached: number; detached: number; bytes: number }>();
+      const entry = (app: string, version: string) => {
+        const key = `${app}@${version}`;
+        let found = byApp.get(key);
+        if (!found) byApp.set(key, (found = { labels: { app, version }, attached: 0, detached: 0, bytes: 0 }));
+        return found;
+      };
+      for (const { app, version } of apps()) entry(app, version);
+      for (const session of server.sessions.values()) {
+        if (session.ended) continue;
+        const counts = entry(session.app.name, session.app.version);
+        if (session.attached) counts.attached++;
+        else counts.detached++;
+        counts.bytes += session.peer.state.outbox.bytes;
+      }
+      return [...byApp.values()];
+    };
     new prom.Gauge({
       name: name('sessions'),
       help: 'Sessions in this process, attached to a connection or detached and held for a restore',
@@ -89,13 +113,9 @@ export class ServerMetrics {
       registers,
       collect() {
         this.reset();
-        for (const labels of apps()) {
-          this.set({ ...labels, state: 'attached' }, 0);
-          this.set({ ...labels, state: 'detached' }, 0);
-        }
-        for (const session of server.sessions.values()) {
-          if (session.ended) continue;
-          this.inc({ app: session.app.name, version: session.app.version, state: session.attached ? 'attached' : 'detached' });
+        for (const { labels, attached, detached } of tally()) {
+          this.set({ ...labels, state: 'attached' }, attached);
+          this.set({ ...labels, state: 'detached' }, detached);
         }
       },
     });
@@ -106,10 +126,7 @@ export class ServerMetrics {
       registers,
       collect() {
         this.reset();
-        for (const labels of apps()) this.set(labels, 0);
-        for (const session of server.sessions.values()) {
-          if (!session.ended) this.inc({ app: session.app.name, version: session.app.version }, session.peer.state.outbox.bytes);
-        }
+        for (const { labels, bytes } of tally()) this.set(labels, bytes);
       },
     });
     new prom.Gauge({
