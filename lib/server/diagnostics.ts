@@ -91,11 +91,14 @@ export interface SessionEndMessage extends SessionMessage {
 /**
  * Why a restore was refused: a session loss reason (`not_found`,
  * `expired`, `overflow`, `mismatch`, `evicted`, `stale`, `closed`,
- * `protocol`), a limit (`restoreRate`, `restoreRace`), `disconnected` (the
- * client went during the handshake) or `error` (anything else, such as a
- * shared store that failed).
+ * `protocol`), a limit (`restoreRate`, `restoreRace`), `app_not_found`
+ * (no such application or version here: after a deploy dropped one; the
+ * message's `app` is then `unknown`, never the name the client sent),
+ * `disconnected` (the client went during the handshake) or `error`
+ * (anything else, such as a shared store that failed).
  */
-export type ResumeRefusalReason = SessionLossReasonValue | typeof LimitName.RESTORE_RATE | typeof LimitName.RESTORE_RACE | 'disconnected' | 'error';
+export type ResumeRefusalReason =
+  SessionLossReasonValue | typeof LimitName.RESTORE_RATE | typeof LimitName.RESTORE_RACE | 'app_not_found' | 'disconnected' | 'error';
 
 export interface ResumeMessage {
   readonly server: DiagnosticsSource;
@@ -268,6 +271,7 @@ export const resumeRefusalReason = (error: unknown): ResumeRefusalReason => {
   if (error instanceof RemoteError) {
     const [info] = error.info;
     if (error.code === ErrorCode.AUTH_FAILED && isSessionLossReason(info)) return info;
+    if (error.code === ErrorCode.APP_NOT_FOUND) return 'app_not_found';
     if (error.code === ErrorCode.LIMIT_EXCEEDED && (info === LimitName.RESTORE_RATE || info === LimitName.RESTORE_RACE)) return info;
   }
   if (error instanceof Error && (error as { code?: unknown }).code === ErrorCode.NO_HANDSHAKE_RESPONSE) return 'disconnected';

@@ -332,7 +332,13 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
 
   async handshake(connection: ServerConnection, hello: HandshakeRequest): Promise<ServerSession> {
     const app = this.applications.resolve(hello.app, hello.version);
-    if (!app) throw new RemoteError(ErrorCode.APP_NOT_FOUND);
+    if (!app) {
+      // A restore of what is not served here (a deploy dropped it) is counted, under no name the client chose.
+      const refuse = (): never => {
+        throw new RemoteError(ErrorCode.APP_NOT_FOUND);
+      };
+      return hello.strategy === 'session' ? publish.traceRestore(this, connection, { name: 'unknown', version: 'unknown' }, refuse) : refuse();
+    }
     const remoteAddress = connection.transport.remoteAddress;
     if (hello.strategy === 'session') return publish.traceRestore(this, connection, app, () => this.#restore(connection, app, hello.credentials));
     const registry = this.#registry;

@@ -148,5 +148,12 @@ describe('diagnostics channels', () => {
       seconds: 'number',
       transport: 'tcp',
     });
+    // A restore of an application not served here: counted, under no name the client sent.
+    const stray = await openRaw('tcp', fixture);
+    const strayReply = await hello(stray, JSON.stringify({ handshake: [0, 'gone-app-SECRET'], session: ['no-such-session', 0] }));
+    assert.deepEqual(strayReply.error?.slice(0, 1), [10]);
+    stray.destroy();
+    const unknownApp = lifecycle.splice(0).find(([name]) => name === DiagnosticsChannel.SESSION_RESUME)?.[1] as unknown as Omit<ResumeMessage, 'server'>;
+    assert.deepEqual([unknownApp.app, unknownApp.version, unknownApp.outcome, unknownApp.reason], ['unknown', 'unknown', 'refused', 'app_not_found']);
   });
 });
