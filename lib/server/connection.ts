@@ -133,11 +133,11 @@ export class ServerConnection {
    * Closes with a final message the peer can read: a handshake error before
    * the handshake, a `close` message after it.
    */
-  fail(error: TjstpError, wire: unknown[] = [error.code, error.message]): void {
+  fail(error: TjstpError, wire: unknown[] = [error.code, error.message], end?: 'protocol' | 'closed'): void {
     const handshaking = this.state === 'awaiting-hello' || this.state === 'authenticating';
     if (!this.transition(['awaiting-hello', 'authenticating', 'ready'], 'closed')) return;
     this.transport.send(handshaking ? encodeHandshakeError(wire) : encodeClose(wire));
-    this.#release(error);
+    this.#release(error, end);
     this.transport.close(error.code);
   }
 
@@ -210,8 +210,7 @@ export class ServerConnection {
       case 'close':
         // The client ended its session on purpose: nothing to hold for it.
         this.transition(['ready'], 'closed');
-        this.#release();
-        this.#host.endSession(session, 'closed');
+        this.#release(undefined, SessionLossReason.CLOSED);
         this.transport.close();
         return;
       case 'heartbeat':
@@ -234,10 +233,8 @@ export class ServerConnection {
     const protocolError = error instanceof TjstpError
       ? error
       : new ProtocolError(String(error));
-    const session = this.session;
-    this.fail(protocolError);
     // The session is not resumable: its client would resend the same bytes.
-    if (session) this.#host.endSession(session, SessionLossReason.PROTOCOL);
+    this.fail(protocolError, undefined, SessionLossReason.PROTOCOL);
   }
 
   #handshakeFailed(error: unknown): void {
@@ -265,19 +262,22 @@ export class ServerConnection {
 
   #onClose(error?: Error): void {
     if (this.state === 'closed') return;
-    const session = this.session;
     this.transition(['awaiting-hello', 'authenticating', 'ready'], 'closed');
-    this.#release(error);
     // The transport rejected the peer's input (oversize, bad framing): the
     // client would resend the same bytes after a restore, so end the session.
-    if (session && error instanceof ProtocolError) this.#host.endSession(session, SessionLossReason.PROTOCOL);
+    this.#release(error, error instanceof ProtocolError ? SessionLossReason.PROTOCOL : undefined);
   }
 
-  /** Detaches the session (it is then held for a restore) and reports the close. */
-  #release(error?: Error): void {
+  /**
+   * Detaches the session (it is then held for a restore), or with `end`
+   * ends it at once: one that will not be restored is never counted as
+   * held, nor makes the budget evict others to hold it. Then reports the close.
+   */
+  #release(error?: Error, end?: 'protocol' | 'closed'): void {
     const session = this.session;
     this.session = null;
-    if (session) this.#host.detached(this, session, error);
+    if (session && end !== undefined) this.#host.endSession(session, end);
+    else if (session) this.#host.detached(this, session, error);
     this.#host.closed(this, error);
   }
 }

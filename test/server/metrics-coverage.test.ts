@@ -60,6 +60,7 @@ describe('serverMetrics coverage', () => {
     const s2 = await readUntil(read, (s) => delta(s0, s, 'tjstp_connections_open', { transport: 'ws' }) === 0, 'the ws connection to close');
     assert.equal(delta(s0, s2, 'tjstp_connections_total', { transport: 'ws' }), 1);
     assert.equal(delta(s0, s2, 'tjstp_sessions_ended_total', { ...APP, reason: 'closed' }), 1);
+    assert.equal(delta(s0, s2, 'tjstp_session_detaches_total'), 0, 'a session its client closed is never held');
   });
 
   it('counts held sessions evicted by the memory budget, one per session evicted', async () => {
@@ -127,6 +128,7 @@ describe('serverMetrics coverage', () => {
     assert.equal(delta(before, later, 'tjstp_sessions_ended_total'), 1);
     assert.equal(delta(ended, later, 'tjstp_sessions_ended_total'), 0, 'ended once');
     assert.equal(delta(before, later, 'tjstp_sessions', { state: 'detached' }), 0, 'not held');
+    assert.equal(delta(before, later, 'tjstp_session_detaches_total'), 0, 'never detached on the way to its end');
     return later;
   };
 
