@@ -186,8 +186,6 @@ export class TjstpError extends Error {
   }
 }
 
-/** The brand of a RemoteError, shared by every copy of tjstp in a process. */
-const REMOTE_ERROR: unique symbol = Symbol.for('tjstp.RemoteError');
 
 /** What {@link RemoteError.is} recognises: a RemoteError of this or another copy of tjstp. */
 export interface RemoteErrorLike {
@@ -210,15 +208,12 @@ export class RemoteError extends TjstpError {
   }
 
   /**
-   * Whether `value` is a RemoteError: branded `Symbol.for('tjstp.RemoteError')`
-   * and with an integer code. Not `instanceof`, which fails for one thrown by
-   * application code that bundles its own copy of tjstp.
+   * Whether `value` is a RemoteError of any copy of tjstp (`instanceof` goes
+   * by the brand) with an integer code: what may answer a call with its code.
    */
   static is(value: unknown): value is RemoteErrorLike {
     try {
-      return typeof value === 'object' && value !== null &&
-        (value as { [REMOTE_ERROR]?: unknown })[REMOTE_ERROR] === true &&
-        Number.isSafeInteger((value as { code?: unknown }).code);
+      return value instanceof RemoteError && Number.isSafeInteger((value as { code?: unknown }).code);
     } catch {
       // A hostile proxy is not a RemoteError.
       return false;

@@ -249,7 +249,7 @@ export class Application {
     const handler = this.#compiled.events.get(iface)?.get(name);
     if (!handler) return false;
     const fail = (error: unknown): void =>
-      this.#report(new ApplicationFailure(`${this.#label} event ${iface}.${name}`, 'failed', { cause: error }));
+      this.#report(new ApplicationFailure(`${this.label} event ${iface}.${name}`, 'failed', { cause: error }));
     try {
       const result = (handler as (context: MethodContext, ...args: unknown[]) => unknown)(this.#context(context), ...args);
       if (result instanceof Promise) result.catch(fail);
@@ -270,7 +270,7 @@ export class Application {
     try {
       await hook(this.#context(context), state);
     } catch (error) {
-      this.#report(new ApplicationFailure(`${this.#label} resume hook`, 'failed', { cause: error }));
+      this.#report(new ApplicationFailure(`${this.label} resume hook`, 'failed', { cause: error }));
     }
     return true;
   }
@@ -284,7 +284,7 @@ export class Application {
    */
   async replace(definition: ApplicationDefinition, options: { restartHooks?: boolean } = {}): Promise<void> {
     if (definition.name !== this.name || (definition.version ?? '1.0.0') !== this.version) {
-      throw new TypeError(`${this.#label}: a reload cannot change the name or version (restart the server)`);
+      throw new TypeError(`${this.label}: a reload cannot change the name or version (restart the server)`);
     }
     const compiled = this.#compile(definition);
     const restart = options.restartHooks === true && this.#started;
@@ -311,19 +311,20 @@ export class Application {
     await this.#runHook('stop');
   }
 
-  get #label(): string {
+  /** `name@version`, as logs and failures name the application. */
+  get label(): string {
     return `${this.name}@${this.version}`;
   }
 
   #compile(definition: ApplicationDefinition): CompiledApplication {
-    return compileApplication(definition, this.#label, (error) => this.#report(error));
+    return compileApplication(definition, this.label, (error) => this.#report(error));
   }
 
   #report(error: Error): void {
     try {
       if (error instanceof ApplicationFailure && !this.#failures.admit(error.source, error.cause ?? error)) return;
       if (this.#onError) this.#onError(error);
-      else if (this.#host) logError(withFields(this.#host.logger, { app: this.#label }), error.message, error);
+      else if (this.#host) logError(withFields(this.#host.logger, { app: this.label }), error.message, error);
       else console.error(error);
     } catch (failure) {
       // A failing logger must not turn one failure into an unhandled rejection.
@@ -366,7 +367,7 @@ export class Application {
         return app.config;
       },
       broadcast(iface, name, ...args) {
-        if (!host) throw new Error(`${app.#label}: broadcast needs a server (pass it to start())`);
+        if (!host) throw new Error(`${app.label}: broadcast needs a server (pass it to start())`);
         host.broadcast(app.name, iface, name, args);
       },
       log: host?.logger ?? console,
@@ -374,7 +375,7 @@ export class Application {
     try {
       await run(api);
     } catch (error) {
-      throw new Error(`${this.#label} ${hook} hook failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+      throw new Error(`${this.label} ${hook} hook failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
     }
   }
 

@@ -311,16 +311,15 @@ export const traceRestore = <T>(
   return result instanceof Promise ? result.catch(refused) : result;
 };
 
+const connectionMessage = (server: DiagnosticsSource, connection: ServerConnection): ConnectionMessage =>
+  ({ server, transport: connection.transport.kind, remoteAddress: connection.transport.remoteAddress });
+
 export const publishConnectionOpen = (server: DiagnosticsSource, connection: ServerConnection): void => {
-  if (!connectionOpen.hasSubscribers) return;
-  const { kind, remoteAddress } = connection.transport;
-  connectionOpen.publish({ server, transport: kind, remoteAddress } satisfies ConnectionMessage);
+  if (connectionOpen.hasSubscribers) connectionOpen.publish(connectionMessage(server, connection));
 };
 
 export const publishConnectionClose = (server: DiagnosticsSource, connection: ServerConnection): void => {
-  if (!connectionClose.hasSubscribers) return;
-  const { kind, remoteAddress } = connection.transport;
-  connectionClose.publish({ server, transport: kind, remoteAddress } satisfies ConnectionMessage);
+  if (connectionClose.hasSubscribers) connectionClose.publish(connectionMessage(server, connection));
 };
 
 export const publishRefused = (server: DiagnosticsSource, limit: Refusal, remoteAddress: string): void => {

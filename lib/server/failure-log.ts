@@ -126,7 +126,8 @@ export const logCallFailure = (
 ): void => {
   const failure = error instanceof ApplicationFailure ? error : undefined;
   const cause = failure?.cause ?? error;
-  if (!failures.admit(failure?.source ?? `${session.app.name}@${session.app.version}`, cause)) return;
-  const fields = { app: `${session.app.name}@${session.app.version}`, session: session.label };
+  const app = `${session.app.name}@${session.app.version}`;
+  if (!failures.admit(failure?.source ?? app, cause)) return;
+  const fields = { app, session: session.label };
   logError(withFields(logger, fields), failure ? `${session.label}: ${failure.message}` : `${session.label}: method failed`, cause);
 };

@@ -59,6 +59,9 @@ const refusalWording: Record<RestoreRefusal, string> = {
   address: 'from another address than the one that opened it',
 };
 
+/** What a session's end line says besides its words. */
+const endFields = (session: ServerSession, reason: SessionLossReasonValue): LogFields => ({ app: session.app.label, session: session.label, reason });
+
 export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost {
   readonly applications: ApplicationRegistry;
   /** The sessions this process serves, attached or held. */
@@ -127,9 +130,8 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
         ended: (session, reason) => {
           publish.publishSessionEnd(this, session, reason);
           // Ends worth a line: a client that vanished (info), one whose session broke (warn, throttled).
-          const fields = { app: `${session.app.name}@${session.app.version}`, session: session.label, reason };
-          if (reason === SessionLossReason.EXPIRED) withFields(this.logger, fields).info(`${session.label}: ended, ${reason}`);
-          else if (reason === SessionLossReason.OVERFLOW || reason === SessionLossReason.PROTOCOL) this.#warnings.log(`${session.label}: ended, ${reason}`, fields);
+          if (reason === SessionLossReason.EXPIRED) withFields(this.logger, endFields(session, reason)).info(`${session.label}: ended, ${reason}`);
+          else if (reason === SessionLossReason.OVERFLOW || reason === SessionLossReason.PROTOCOL) this.#warnings.log(`${session.label}: ended, ${reason}`, endFields(session, reason));
           this.#shared?.ended(session, reason);
           this.emit('end', session, reason);
         },
@@ -419,7 +421,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     } catch (error) {
       if (RemoteError.is(error)) throw RemoteError.from(error);
       // A broken hook must be visible to operators, not only to the client; a client retrying it, not fill the log.
-      if (this.failures.admit('authentication hook', error)) logError(withFields(this.logger, { app: `${request.app.name}@${request.app.version}` }), `authentication hook failed (${request.remoteAddress})`, error);
+      if (this.failures.admit('authentication hook', error)) logError(withFields(this.logger, { app: request.app.label }), `authentication hook failed (${request.remoteAddress})`, error);
       throw new RemoteError(ErrorCode.AUTH_FAILED);
     }
     if (typeof user !== 'string' || user.length === 0) throw new RemoteError(ErrorCode.AUTH_FAILED);
@@ -447,7 +449,7 @@ export class Server extends TypedEmitter<ServerEvents> implements ConnectionHost
     let admitted;
     try {
       admitted = admitRestore(registry, this.#restoreOptions, remoteAddress, app, credentials, (why, session) => {
-        this.#warnings.log(`refused a restore of ${session.label} from ${remoteAddress}: ${refusalWording[why]}`, { app: `${app.name}@${app.version}`, session: session.label, reason: why });
+        this.#warnings.log(`refused a restore of ${session.label} from ${remoteAddress}: ${refusalWording[why]}`, { app: app.label, session: session.label, reason: why });
       });
     } catch (error) {
       if (error instanceof RemoteError && error.code === ErrorCode.LIMIT_EXCEEDED) this.#refused(error.info[0] as LimitNameValue, remoteAddress);

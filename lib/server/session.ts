@@ -367,7 +367,7 @@ export class ServerSession implements MemoryMeter {
 
   /** Never print the key or state by accident (`console.log(session)`). */
   [inspect.custom](): string {
-    return `ServerSession(${this.label}, ${this.app.name}@${this.app.version})`;
+    return `ServerSession(${this.label}, ${this.app.label})`;
   }
 
   toJSON(): string {

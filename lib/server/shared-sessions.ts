@@ -192,7 +192,7 @@ export class SharedSessions {
     }
     const recent = this.#recent;
     if (had < this.#last && (recent.length === this.#first || recent[this.#first]!.number > had + 1)) {
-      withFields(this.#host.logger, { app: `${session.app.name}@${session.app.version}`, session: session.label }).warn(`session store: ${session.label} arrived missing events older than this node keeps`);
+      withFields(this.#host.logger, { app: session.app.label, session: session.label }).warn(`session store: ${session.label} arrived missing events older than this node keeps`);
     }
     for (let i = this.#first; i < recent.length; i++) {
       const { number, event } = recent[i]!;

@@ -454,12 +454,17 @@ export class Peer {
       this.#reply(id, result);
       return;
     }
-    (this.#running ??= new RunningCalls(this.#meter)).track(
-      id,
-      size,
-      result,
-      (results) => this.#reply(id, results),
-      (error) => this.#replyError(id, error),
+    const running = (this.#running ??= new RunningCalls(this.#meter));
+    running.start(id, size);
+    result.then(
+      (results) => {
+        running.finish(id, size);
+        this.#reply(id, results);
+      },
+      (error: unknown) => {
+        running.finish(id, size);
+        this.#replyError(id, error);
+      },
     );
   }
 

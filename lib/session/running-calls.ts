@@ -29,26 +29,16 @@ export class RunningCalls {
     return [...this.#ids];
   }
 
-  /**
-   * Holds call `id` (whose message cost `size`) while `result` runs, then
-   * hands its outcome on. The call is no longer running by the time
-   * `done` or `failed` is called.
-   */
-  track(id: number, size: number, result: PromiseLike<unknown[]>, done: (results: unknown[]) => void, failed: (error: unknown) => void): void {
+  /** Call `id`, whose message cost `size`, started running. */
+  start(id: number, size: number): void {
     this.#ids.add(id);
     this.#hold(size);
-    result.then(
-      (results) => {
-        this.#ids.delete(id);
-        this.#hold(-size);
-        done(results);
-      },
-      (error: unknown) => {
-        this.#ids.delete(id);
-        this.#hold(-size);
-        failed(error);
-      },
-    );
+  }
+
+  /** Call `id` finished: called before its answer goes out. */
+  finish(id: number, size: number): void {
+    this.#ids.delete(id);
+    this.#hold(-size);
   }
 
   #hold(bytes: number): void {

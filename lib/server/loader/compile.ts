@@ -41,7 +41,7 @@ export interface CompiledApplication {
   readonly admin: AdminOptions | undefined;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export const compileApplication = (

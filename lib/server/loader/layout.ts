@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
 import type { JsonSchema } from './schema.js';
+import { isRecord } from './compile.js';
 import { LoadError } from './module.js';
 
 export interface SourceFile {
@@ -160,20 +161,17 @@ const readManifest = async (file: string): Promise<Manifest> => {
   return manifest as Manifest;
 };
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** `emits`: `{ iface: { event: { description?, parameters? } } }`, naming the first entry that is not. */
 const checkEmits = (file: string, emits: unknown): void => {
   const fail = (where: string, what: string): never => {
     throw new LoadError(file, `emits${where} must be ${what}`);
   };
-  if (!isObject(emits)) fail('', 'an object: { "iface": { "event": { "description"?, "parameters"? } } }');
+  if (!isRecord(emits)) fail('', 'an object: { "iface": { "event": { "description"?, "parameters"? } } }');
   for (const [iface, events] of Object.entries(emits as object)) {
-    if (!isObject(events)) fail(`.${iface}`, 'an object of events');
+    if (!isRecord(events)) fail(`.${iface}`, 'an object of events');
     for (const [name, event] of Object.entries(events as object)) {
       const where = `.${iface}.${name}`;
-      if (!isObject(event)) fail(where, 'an object { "description"?, "parameters"? }');
+      if (!isRecord(event)) fail(where, 'an object { "description"?, "parameters"? }');
       const { description, parameters, ...rest } = event as Record<string, unknown>;
       if (Object.keys(rest).length > 0) fail(where, `{ "description"?, "parameters"? }, not ${Object.keys(rest).join(', ')}`);
       if (description !== undefined && typeof description !== 'string') fail(`${where}.description`, 'a string');

@@ -71,13 +71,13 @@ export const evaluatedPosition = (error: unknown, filename: string): Position | 
   } catch {
     return undefined;
   }
-  if (error instanceof SyntaxError && stack.startsWith(`${filename}:`)) {
+  const prefix = `${filename}:`;
+  if (error instanceof SyntaxError && stack.startsWith(prefix)) {
     const [head = '', , caret = ''] = stack.split('\n', 3);
     const line = Number(head.slice(filename.length + 1));
     const column = caret.indexOf('^');
     if (Number.isInteger(line) && line > 0) return { line, column: column >= 0 ? column + 1 : undefined };
   }
-  const prefix = `${filename}:`;
   for (const frame of stack.split('\n')) {
     const start = frame.indexOf(prefix);
     if (!frame.trimStart().startsWith('at ') || start < 0) continue;
