@@ -75,6 +75,8 @@ export const runPrimary = (args: readonly string[], count: number, logger: Logge
       stopping = true;
       logger.info(`${signal}: stopping ${count} worker(s)`);
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+      // None alive (one died and the next was not forked yet): no exit will come to end the wait.
+      if (Object.keys(cluster.workers ?? {}).length === 0) resolve(failed ? 1 : 0);
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
